@@ -1,0 +1,78 @@
+"""Resolve ``--engine`` names to engine factories.
+
+``reference`` and ``naive`` are the reference engine in its two modes;
+``zoo:NAME`` is a deliberately broken engine from ``cashfuzz.zoo``; and
+``package.module:factory`` is any callable ``factory(config, observer)``
+returning an object that implements ``reference_engine.EngineUnderTest``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import cast
+
+from reference_engine import (
+    Engine,
+    EngineConfig,
+    EngineFactory,
+    EngineUnderTest,
+    Mode,
+    Observer,
+)
+
+from .errors import UsageError
+
+BUILT_IN = ("reference", "naive")
+
+
+def reference_engine_factory(config: EngineConfig, observer: Observer | None = None) -> Engine:
+    """The reference engine in reservation mode, whatever the scenario's mode says."""
+    return Engine(dataclasses.replace(config, mode=Mode.RESERVATION), observer)
+
+
+def naive_engine_factory(config: EngineConfig, observer: Observer | None = None) -> Engine:
+    """The reference engine in naive mode: the seed's race, on purpose."""
+    return Engine(dataclasses.replace(config, mode=Mode.NAIVE), observer)
+
+
+def scenario_mode_factory(config: EngineConfig, observer: Observer | None = None) -> Engine:
+    """The reference engine in whichever mode the scenario asks for."""
+    return Engine(config, observer)
+
+
+def resolve_engine(name: str | None) -> EngineFactory:
+    """The factory for an ``--engine`` value (None: the scenario's own mode)."""
+    if name is None:
+        return cast(EngineFactory, scenario_mode_factory)
+    if name == "reference":
+        return cast(EngineFactory, reference_engine_factory)
+    if name == "naive":
+        return cast(EngineFactory, naive_engine_factory)
+    if name.startswith("zoo:"):
+        from .zoo import ZOO
+
+        key = name.removeprefix("zoo:")
+        if key not in ZOO:
+            raise UsageError(f"--engine {name!r}: no zoo engine {key!r}; known: {', '.join(ZOO)}")
+        return ZOO[key].factory
+    module_name, sep, attribute = name.partition(":")
+    if not sep or not module_name or not attribute:
+        raise UsageError(
+            f"--engine {name!r} is not reference, naive, zoo:NAME or package.module:factory"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UsageError(f"--engine {name!r}: cannot import {module_name!r}: {error}") from None
+    factory = getattr(module, attribute, None)
+    if not callable(factory):
+        raise UsageError(f"--engine {name!r}: {module_name} has no callable {attribute!r}")
+    return cast(EngineFactory, factory)
+
+
+def describe(factory: EngineFactory) -> str:
+    return getattr(factory, "__qualname__", repr(factory))
+
+
+__all__ = ["BUILT_IN", "EngineUnderTest", "describe", "resolve_engine"]

@@ -1,0 +1,242 @@
+"""The online monitor, whole-run checks, and ``check_scenario`` that runs them all."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from reference_engine import (
+    EngineFactory,
+    Event,
+    LedgerSnapshot,
+    OrderAccepted,
+    OrderRejected,
+    RunResult,
+    Scenario,
+    event_to_dict,
+    reference_factory,
+    run_scenario,
+)
+
+from .checks import STATE_CHECKS, TRANSITION_CHECKS, LogTotals
+
+#: Checks that look at a whole run rather than one event.
+RUN_CHECKS = ("signals_accounted", "determinism")
+#: Checks that only mean something for an engine that reserves cash for open
+#: orders; an engine without reservations (``reserves_cash = False``) skips them.
+RESERVATION_CHECKS = ("fill_within_reservation",)
+ALL_INVARIANTS: tuple[str, ...] = (*STATE_CHECKS, *TRANSITION_CHECKS, *RUN_CHECKS)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """An invariant that broke: its name, the event index (-1: the whole run), and why."""
+
+    invariant: str
+    event_index: int
+    message: str
+
+    def __str__(self) -> str:
+        where = "the run" if self.event_index < 0 else f"event {self.event_index}"
+        return f"{self.invariant} broke at {where}: {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "invariant": self.invariant,
+            "event_index": self.event_index,
+            "message": self.message,
+        }
+
+
+class InvariantViolation(AssertionError):
+    """Raised by a fail-fast monitor; carries the Violation."""
+
+    def __init__(self, violation: Violation) -> None:
+        super().__init__(str(violation))
+        self.violation = violation
+
+
+class Monitor:
+    """Runs every selected invariant after every event. The engine's only observer.
+
+    With ``fail_fast`` the first violation raises InvariantViolation (stopping
+    the engine where it broke); otherwise violations are collected, first one
+    per invariant. It never corrects anything it sees.
+    """
+
+    def __init__(self, *, fail_fast: bool = True, only: Iterable[str] | None = None) -> None:
+        selected = set(ALL_INVARIANTS if only is None else only)
+        unknown = selected - set(ALL_INVARIANTS)
+        if unknown:
+            raise ValueError(
+                f"unknown invariant {sorted(unknown)[0]!r}; known: {', '.join(ALL_INVARIANTS)}"
+            )
+        self._state = [(n, c) for n, c in STATE_CHECKS.items() if n in selected]
+        self._transition = [(n, c) for n, c in TRANSITION_CHECKS.items() if n in selected]
+        self.fail_fast = fail_fast
+        self.violations: list[Violation] = []
+        self.events_seen = 0
+        self._before: LedgerSnapshot | None = None
+        self._totals = LogTotals()
+        self._broken: set[str] = set()
+
+    def exclude(self, names: Iterable[str]) -> None:
+        """Stop running the named checks (for an engine they do not apply to)."""
+        dropped = set(names)
+        self._state = [(n, c) for n, c in self._state if n not in dropped]
+        self._transition = [(n, c) for n, c in self._transition if n not in dropped]
+
+    def __call__(self, event: Event, after: LedgerSnapshot) -> None:
+        index = self.events_seen
+        self.events_seen += 1
+        before = self._before or _opening(after)
+        self._totals.add(event)
+        for name, state_check in self._state:
+            self._report(name, index, state_check(after))
+        for name, transition_check in self._transition:
+            self._report(name, index, transition_check(before, event, after, self._totals))
+        self._before = after
+
+    def _report(self, name: str, index: int, message: str | None) -> None:
+        if message is None or name in self._broken:
+            return
+        violation = Violation(name, index, message)
+        self._broken.add(name)
+        self.violations.append(violation)
+        if self.fail_fast:
+            raise InvariantViolation(violation)
+
+
+def _opening(after: LedgerSnapshot) -> LedgerSnapshot:
+    """The books before the first event: initial cash, nothing else."""
+    return LedgerSnapshot(
+        initial_cash=after.initial_cash,
+        cash=after.initial_cash,
+        reserved=0,
+        equity=after.initial_cash * 100,
+        orders=(),
+        positions=(),
+        marks=(),
+    )
+
+
+def signals_accounted(scenario: Scenario, events: Sequence[Event]) -> Violation | None:
+    """Every signal ends as exactly one order, accepted or rejected, with ids 1, 2, 3, ..."""
+    outcomes: dict[int, int] = {}
+    for index, event in enumerate(events):
+        if isinstance(event, OrderAccepted | OrderRejected):
+            if event.signal_index in outcomes:
+                return Violation(
+                    "signals_accounted",
+                    index,
+                    f"signal {event.signal_index} became a second order ({event.order_id})",
+                )
+            if event.order_id != event.signal_index + 1:
+                return Violation(
+                    "signals_accounted",
+                    index,
+                    f"signal {event.signal_index} became order {event.order_id}, "
+                    f"not {event.signal_index + 1}",
+                )
+            outcomes[event.signal_index] = index
+    missing = [i for i in range(len(scenario.signals)) if i not in outcomes]
+    if missing:
+        signal = scenario.signals[missing[0]]
+        return Violation(
+            "signals_accounted",
+            -1,
+            f"signal {missing[0]} ({signal.side.value} {signal.symbol} at {signal.timestamp!r}) "
+            f"was neither accepted nor rejected ({len(missing)} signal(s) unaccounted for)",
+        )
+    return None
+
+
+def event_log_bytes(events: Sequence[Event]) -> bytes:
+    """The canonical byte form of an event log (one JSON object per line)."""
+    return b"".join(
+        json.dumps(event_to_dict(event), sort_keys=True, default=str).encode() + b"\n"
+        for event in events
+    )
+
+
+def first_difference(left: Sequence[Event], right: Sequence[Event]) -> int:
+    """Index of the first event that differs between two logs (or the shorter length)."""
+    for index, (a, b) in enumerate(zip(left, right, strict=False)):
+        if event_log_bytes([a]) != event_log_bytes([b]):
+            return index
+    return min(len(left), len(right))
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What checking one scenario found. ``run`` is None when the engine crashed."""
+
+    scenario: Scenario
+    events: tuple[Event, ...]
+    final: LedgerSnapshot | None
+    violations: tuple[Violation, ...]
+    crash: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations and self.crash is None
+
+
+def check_scenario(
+    scenario: Scenario,
+    factory: EngineFactory = reference_factory,
+    *,
+    fail_fast: bool = False,
+    determinism: bool = True,
+    only: Iterable[str] | None = None,
+) -> CheckResult:
+    """Run ``scenario`` under the monitor and the whole-run checks.
+
+    An exception from the engine itself is reported as a crash, not raised.
+    """
+    selected = set(ALL_INVARIANTS if only is None else only)
+    monitor = Monitor(fail_fast=fail_fast, only=selected - set(RUN_CHECKS))
+    engine = factory(scenario.config, monitor)
+    if not getattr(engine, "reserves_cash", True):
+        monitor.exclude(RESERVATION_CHECKS)
+    crash = None
+    try:
+        for step in scenario.steps():
+            engine.step(step.timestamp, step.bars, step.signals, step.cancels)
+    except InvariantViolation:
+        pass
+    except Exception as error:  # noqa: BLE001 - an engine crash is a finding, not our error
+        crash = f"{type(error).__name__}: {error}"
+    events = tuple(engine.events)
+    violations = list(monitor.violations)
+    complete = crash is None and not (fail_fast and violations)
+    if complete and "signals_accounted" in selected:
+        found = signals_accounted(scenario, events)
+        if found is not None:
+            violations.append(found)
+    if complete and determinism and "determinism" in selected:
+        again = _rerun(scenario, factory)
+        if again is not None and event_log_bytes(again.events) != event_log_bytes(events):
+            index = first_difference(events, again.events)
+            violations.append(
+                Violation(
+                    "determinism",
+                    index,
+                    f"a second run of the same scenario and seed differs from event {index} on",
+                )
+            )
+    return CheckResult(
+        scenario=scenario,
+        events=events,
+        final=engine.snapshot() if crash is None else None,
+        violations=tuple(violations),
+        crash=crash,
+    )
+
+
+def _rerun(scenario: Scenario, factory: EngineFactory) -> RunResult | None:
+    try:
+        return run_scenario(scenario, factory)
+    except Exception:  # noqa: BLE001 - the first run's crash handling covers this
+        return None

@@ -1,0 +1,116 @@
+"""cashfuzz's reference engine: an event-driven backtester that gets cash right.
+
+Money is exact (integer cents, prices in ticks of 0.0001; see ``money``),
+every accepted BUY reserves its worst-case cost, and every change is an event.
+This package imports nothing else of cashfuzz.
+"""
+
+from .config import EngineConfig, FillAt, Mode, Policy
+from .costs import Costs
+from .engine import Engine
+from .errors import EngineError, InputError, ScenarioError
+from .events import (
+    EVENT_TYPES,
+    Bar,
+    Cancel,
+    CancelIgnored,
+    Event,
+    FillRefused,
+    MarketUpdated,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    Signal,
+    Timestamp,
+    event_to_dict,
+)
+from .ledger import Ledger, LedgerSnapshot, OrderRecord, PositionView
+from .orders import (
+    LEGAL_TRANSITIONS,
+    TERMINAL_STATES,
+    OrderState,
+    OrderView,
+    Reason,
+    Side,
+    TimeInForce,
+    is_legal_transition,
+)
+from .protocol import EngineFactory, EngineUnderTest, Observer
+from .run import RunResult, reference_factory, run_scenario
+from .scenario import (
+    Scenario,
+    Step,
+    bars_from_csv,
+    bars_from_dataframe,
+    load_scenario,
+    scenario_from_dict,
+    scenario_from_json,
+    scenario_to_dict,
+    scenario_to_json,
+    scenario_with_bars,
+    write_scenario,
+)
+from .sizers import FixedAmount, FixedShares, Kelly, PercentEquity, Sizer
+
+__all__ = [
+    "EVENT_TYPES",
+    "LEGAL_TRANSITIONS",
+    "TERMINAL_STATES",
+    "Bar",
+    "Cancel",
+    "CancelIgnored",
+    "Costs",
+    "Engine",
+    "EngineConfig",
+    "EngineError",
+    "EngineFactory",
+    "EngineUnderTest",
+    "Event",
+    "FillAt",
+    "FillRefused",
+    "FixedAmount",
+    "FixedShares",
+    "InputError",
+    "Kelly",
+    "Ledger",
+    "LedgerSnapshot",
+    "MarketUpdated",
+    "Mode",
+    "Observer",
+    "OrderAccepted",
+    "OrderCancelled",
+    "OrderExpired",
+    "OrderFilled",
+    "OrderRecord",
+    "OrderRejected",
+    "OrderState",
+    "OrderView",
+    "PercentEquity",
+    "Policy",
+    "PositionView",
+    "Reason",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "Side",
+    "Signal",
+    "Sizer",
+    "Step",
+    "TimeInForce",
+    "Timestamp",
+    "bars_from_csv",
+    "bars_from_dataframe",
+    "event_to_dict",
+    "is_legal_transition",
+    "load_scenario",
+    "reference_factory",
+    "run_scenario",
+    "scenario_from_dict",
+    "scenario_from_json",
+    "scenario_to_dict",
+    "scenario_to_json",
+    "scenario_with_bars",
+    "write_scenario",
+]

@@ -1,0 +1,441 @@
+"""The event loop: one call of ``step`` per timestamp, sequencing only.
+
+One step: fill live orders at this bar's open (``next_open``) and expire the
+DAY orders that had their chance -> mark positions at the closes -> turn
+signals into orders, sizing from available cash and reserving or rejecting
+each in turn -> apply cancels -> fill at the close (``same_close``) and expire.
+Every change is logged as an event; a rejection is an event with a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+
+from .config import EngineConfig, FillAt, Mode, Policy
+from .costs import SlippageSource
+from .errors import InputError
+from .events import (
+    Bar,
+    Cancel,
+    CancelIgnored,
+    Event,
+    FillRefused,
+    MarketUpdated,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    Signal,
+    Timestamp,
+)
+from .ledger import Ledger, LedgerSnapshot, OrderRecord
+from .money import buy_price, fee_cents, sell_price
+from .orders import TERMINAL_STATES, OrderState, Reason, Side, TimeInForce
+from .protocol import Observer
+
+_FULL_STRENGTH = Fraction(1)
+
+
+class Engine:
+    """The reference engine: exact money, per-order reservations, no races."""
+
+    def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
+        self.config = config
+        self.ledger = Ledger(initial_cash=config.initial_cash)
+        self.events: list[Event] = []
+        self.observer = observer
+        self._costs = config.costs
+        self._slippage = SlippageSource(config.costs, config.seed)
+        self._reserving = config.mode is Mode.RESERVATION
+        self._step = 0
+        self._signals_seen = 0
+        self._cancels_seen = 0
+        self._bars: dict[str, Bar] = {}
+        self._had_chance: list[OrderRecord] = []
+
+    # --- public API -------------------------------------------------------------
+
+    def step(
+        self,
+        timestamp: Timestamp,
+        bars: Sequence[Bar] = (),
+        signals: Sequence[Signal] = (),
+        cancels: Sequence[Cancel] = (),
+    ) -> None:
+        """Process one timestamp. Raises InputError (before changing anything)."""
+        self._validate(bars, signals, cancels)
+        self._step += 1
+        self._bars = {bar.symbol: bar for bar in bars}
+        if bars:
+            if self.config.fill_at is FillAt.NEXT_OPEN:
+                self._fill_phase(timestamp, use_open=True)
+            for bar in bars:
+                self.ledger.set_mark(bar.symbol, bar.close)
+            self._emit(MarketUpdated(timestamp, tuple((b.symbol, b.close) for b in bars)))
+        for signal in signals:
+            self._handle_signal(timestamp, signal)
+        for cancel in cancels:
+            self._handle_cancel(timestamp, cancel)
+        if bars and self.config.fill_at is FillAt.SAME_CLOSE:
+            self._fill_phase(timestamp, use_open=False)
+
+    def snapshot(self) -> LedgerSnapshot:
+        return self.ledger.snapshot()
+
+    @property
+    def reserves_cash(self) -> bool:
+        """Whether open orders hold reservations (False in ``naive`` mode)."""
+        return self._reserving
+
+    # --- input checks -------------------------------------------------------------
+
+    @staticmethod
+    def _validate(
+        bars: Sequence[Bar], signals: Sequence[Signal], cancels: Sequence[Cancel]
+    ) -> None:
+        seen: set[str] = set()
+        for i, bar in enumerate(bars):
+            where = f"bars[{i}] ({bar.symbol})"
+            if bar.symbol in seen:
+                raise InputError(f"{where}: a second bar for symbol={bar.symbol!r} in one step")
+            seen.add(bar.symbol)
+            if bar.low <= 0:
+                raise InputError(f"{where}: low={bar.low} must be a positive price")
+            if bar.high < bar.low:
+                raise InputError(f"{where}: high={bar.high} is below low={bar.low}")
+            for name in ("open", "close"):
+                value = getattr(bar, name)
+                if not bar.low <= value <= bar.high:
+                    raise InputError(
+                        f"{where}: {name}={value} is outside low..high {bar.low}..{bar.high}"
+                    )
+            if bar.volume < 0:
+                raise InputError(f"{where}: volume={bar.volume} must not be negative")
+        for i, signal in enumerate(signals):
+            if signal.quantity is not None and signal.quantity <= 0:
+                raise InputError(
+                    f"signals[{i}].quantity={signal.quantity} must be a positive integer"
+                )
+            if signal.strength is not None and not 0 <= signal.strength <= 1:
+                raise InputError(f"signals[{i}].strength={signal.strength} must be within 0..1")
+        for i, cancel in enumerate(cancels):
+            if cancel.order_id <= 0:
+                raise InputError(
+                    f"cancels[{i}].order_id={cancel.order_id} must be a positive integer"
+                )
+
+    # --- signals --------------------------------------------------------------------
+
+    def _handle_signal(self, timestamp: Timestamp, signal: Signal) -> None:
+        self._signals_seen += 1
+        order_id = self._signals_seen
+        if signal.side is Side.BUY:
+            self._handle_buy(timestamp, order_id, signal)
+        else:
+            self._handle_sell(timestamp, order_id, signal)
+
+    def _handle_buy(self, timestamp: Timestamp, order_id: int, signal: Signal) -> None:
+        ledger = self.ledger
+        symbol = signal.symbol
+        reference = ledger.mark(symbol)
+        if reference is None:
+            self._reject(timestamp, order_id, signal, 0, Reason.NO_PRICE, "no bar seen yet")
+            return
+        if signal.quantity is not None:
+            requested = signal.quantity
+        else:
+            strength = _FULL_STRENGTH if signal.strength is None else Fraction(signal.strength)
+            target = self.config.sizer.target(reference, ledger.equity(), strength)
+            held = self._held_for_sizing(symbol)
+            requested = target - held
+            if requested <= 0:
+                reason = Reason.TARGET_REACHED if target > 0 else Reason.ZERO_SIZE
+                detail = f"target {target} shares, holding or buying {held}"
+                self._reject(timestamp, order_id, signal, max(requested, 0), reason, detail)
+                return
+        limit = self._costs.limit_price(reference)
+        budget = ledger.available if self._reserving else ledger.cash
+        affordable = self._costs.affordable(budget, limit)
+        quantity, reason = requested, None
+        if requested > affordable:
+            if self.config.policy is Policy.REJECT or affordable == 0:
+                detail = f"{requested} shares need more than the {budget} cents available"
+                self._reject(
+                    timestamp, order_id, signal, requested, Reason.INSUFFICIENT_CASH, detail
+                )
+                return
+            quantity, reason = affordable, Reason.INSUFFICIENT_CASH
+        reservation = self._buy_reservation(quantity, limit) if self._reserving else 0
+        self._accept(
+            timestamp, order_id, signal, quantity, requested, reference, limit, reservation, reason
+        )
+
+    def _handle_sell(self, timestamp: Timestamp, order_id: int, signal: Signal) -> None:
+        ledger = self.ledger
+        symbol = signal.symbol
+        sellable = self._sellable(symbol)
+        requested = signal.quantity if signal.quantity is not None else max(sellable, 0)
+        if sellable <= 0:
+            self._reject(
+                timestamp,
+                order_id,
+                signal,
+                requested,
+                Reason.NOTHING_TO_SELL,
+                "no shares held that are not already pending sale",
+            )
+            return
+        quantity, reason = requested, None
+        if requested > sellable:
+            if self.config.policy is Policy.REJECT:
+                self._reject(
+                    timestamp,
+                    order_id,
+                    signal,
+                    requested,
+                    Reason.EXCEEDS_POSITION,
+                    f"only {sellable} shares can be sold",
+                )
+                return
+            quantity, reason = sellable, Reason.EXCEEDS_POSITION
+        reservation = self._costs.sell_reserve() if self._reserving else 0
+        if reservation > ledger.available:
+            self._reject(
+                timestamp,
+                order_id,
+                signal,
+                requested,
+                Reason.CANNOT_COVER_FEE,
+                f"the sale needs {reservation} cents to cover its commission",
+            )
+            return
+        reference = ledger.mark(symbol) or 0
+        self._accept(
+            timestamp, order_id, signal, quantity, requested, reference, 0, reservation, reason
+        )
+
+    def _held_for_sizing(self, symbol: str) -> int:
+        """Shares the sizer's target is measured against: position plus pending buys."""
+        held = self.ledger.position(symbol)
+        if self._reserving:
+            held += self.ledger.pending_buys(symbol)
+        return held
+
+    def _sellable(self, symbol: str) -> int:
+        """Shares a SELL may take: position minus pending sells (long-only)."""
+        sellable = self.ledger.position(symbol)
+        if self._reserving:
+            sellable -= self.ledger.pending_sells(symbol)
+        return sellable
+
+    def _buy_reservation(self, quantity: int, limit: int) -> int:
+        return self._costs.buy_total(quantity * limit)
+
+    def _accept(
+        self,
+        timestamp: Timestamp,
+        order_id: int,
+        signal: Signal,
+        quantity: int,
+        requested: int,
+        reference: int,
+        limit: int,
+        reservation: int,
+        reason: Reason | None,
+    ) -> None:
+        order = OrderRecord(
+            order_id=order_id,
+            symbol=signal.symbol,
+            side=signal.side,
+            quantity=quantity,
+            time_in_force=signal.time_in_force,
+            limit_price=limit,
+            accepted_step=self._step,
+        )
+        self.ledger.accept(order, reservation)
+        self._emit(
+            OrderAccepted(
+                timestamp,
+                order_id,
+                order_id - 1,
+                signal.symbol,
+                signal.side,
+                quantity,
+                requested,
+                reference,
+                limit,
+                reservation,
+                signal.time_in_force,
+                reason,
+            )
+        )
+
+    def _reject(
+        self,
+        timestamp: Timestamp,
+        order_id: int,
+        signal: Signal,
+        requested: int,
+        reason: Reason,
+        detail: str,
+    ) -> None:
+        order = OrderRecord(
+            order_id=order_id,
+            symbol=signal.symbol,
+            side=signal.side,
+            quantity=requested,
+            time_in_force=signal.time_in_force,
+            limit_price=0,
+            accepted_step=self._step,
+        )
+        self.ledger.reject(order)
+        self._emit(
+            OrderRejected(
+                timestamp,
+                order_id,
+                order_id - 1,
+                signal.symbol,
+                signal.side,
+                requested,
+                reason,
+                detail,
+            )
+        )
+
+    # --- cancels ----------------------------------------------------------------------
+
+    def _handle_cancel(self, timestamp: Timestamp, cancel: Cancel) -> None:
+        index = self._cancels_seen
+        self._cancels_seen += 1
+        order = self.ledger.orders.get(cancel.order_id)
+        if order is None:
+            self._emit(CancelIgnored(timestamp, cancel.order_id, index, Reason.UNKNOWN_ORDER, None))
+        elif order.state in TERMINAL_STATES:
+            self._emit(
+                CancelIgnored(
+                    timestamp, cancel.order_id, index, Reason.ALREADY_TERMINAL, order.state
+                )
+            )
+        else:
+            released = self.ledger.close(order, OrderState.CANCELLED)
+            self._emit(OrderCancelled(timestamp, order.order_id, index, released))
+
+    # --- fills ------------------------------------------------------------------------
+
+    def _fill_phase(self, timestamp: Timestamp, *, use_open: bool) -> None:
+        bars = self._bars
+        # orders placed in this step wait for the next bar when filling at the open
+        newest_step = self._step - 1 if use_open else self._step
+        expiring: list[OrderRecord] = []
+        for order in self.ledger.open_orders():
+            bar = bars.get(order.symbol)
+            if bar is None or order.accepted_step > newest_step:
+                continue
+            self._try_fill(timestamp, order, bar, bar.open if use_open else bar.close)
+            if order.time_in_force is TimeInForce.DAY and order.state not in TERMINAL_STATES:
+                expiring.append(order)
+        for order in expiring:
+            released = self.ledger.close(order, OrderState.EXPIRED)
+            self._emit(OrderExpired(timestamp, order.order_id, released))
+
+    def _fill_cap(self, bar: Bar) -> int | None:
+        participation = self.config.max_participation
+        if participation is None:
+            return None
+        return bar.volume * participation.numerator // participation.denominator
+
+    def _try_fill(self, timestamp: Timestamp, order: OrderRecord, bar: Bar, base: int) -> None:
+        slippage = self._slippage.draw()
+        costs = self._costs
+        if order.side is Side.BUY:
+            price = buy_price(base, slippage)
+            if self._reserving and price > order.limit_price:
+                return  # protected: it never pays more than it reserved for
+        else:
+            price = sell_price(base, slippage)
+        quantity = order.remaining
+        cap = self._fill_cap(bar)
+        if cap is not None and cap < quantity:
+            quantity = cap
+        if quantity <= 0:
+            return
+        new_notional = order.notional + quantity * price
+        completes = quantity == order.remaining
+        if order.side is Side.BUY:
+            cash_delta = costs.buy_total(order.notional) - costs.buy_total(new_notional)
+            release = self._buy_release(order, quantity, completes)
+        else:
+            cash_delta = costs.sell_net(new_notional) - costs.sell_net(order.notional)
+            release = self._sell_release(order, new_notional, completes)
+        if self.ledger.cash + cash_delta < 0:
+            self._refuse(timestamp, order, quantity, price, cash_delta)
+            return
+        self.ledger.fill(order, quantity, price, cash_delta, release)
+        self._emit(
+            OrderFilled(
+                timestamp,
+                order.order_id,
+                order.symbol,
+                order.side,
+                quantity,
+                price,
+                self._commission_part(order, quantity, price),
+                cash_delta,
+                release,
+                order.filled,
+                order.remaining,
+            )
+        )
+
+    def _buy_release(self, order: OrderRecord, quantity: int, completes: bool) -> int:
+        """The reservation of the filled part: worst-case cost of the shares filled so far
+        minus that of the shares filled before (the final fill takes the rest)."""
+        if completes:
+            return order.reserved
+        limit = order.limit_price
+        costs = self._costs
+        released = costs.buy_total((order.filled + quantity) * limit) - costs.buy_total(
+            order.filled * limit
+        )
+        return min(released, order.reserved)
+
+    def _sell_release(self, order: OrderRecord, new_notional: int, completes: bool) -> int:
+        """A sale gives back as much of its fee reserve as its net so far has used."""
+        if completes:
+            return order.reserved
+        used = max(order.released, -self._costs.sell_net(new_notional))
+        return min(used, order.reserved_initial) - order.released
+
+    def _commission_part(self, order: OrderRecord, quantity: int, price: int) -> int:
+        """The commission inside the fill just applied (for the log)."""
+        costs = self._costs
+        rate, minimum = costs.commission_rate, costs.commission_min
+        after = fee_cents(order.notional, rate, minimum)
+        before = fee_cents(order.notional - quantity * price, rate, minimum)
+        return after - before
+
+    def _refuse(
+        self, timestamp: Timestamp, order: OrderRecord, quantity: int, price: int, delta: int
+    ) -> None:
+        self.ledger.refuse_fill(order)
+        self._emit(
+            FillRefused(
+                timestamp,
+                order.order_id,
+                order.symbol,
+                order.side,
+                quantity,
+                price,
+                -delta,
+                self.ledger.cash,
+            )
+        )
+
+    # --- log ------------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        self.events.append(event)
+        if self.observer is not None:
+            self.observer(event, self.ledger.snapshot())

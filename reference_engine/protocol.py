@@ -1,0 +1,42 @@
+"""The engine-under-test protocol: what the harness needs from any engine.
+
+The reference engine, the naive engine, every zoo engine and the adapters for
+other people's engines implement it. An engine is built by a factory from a
+config and an optional observer; it must call the observer after every event
+it logs, with a snapshot of its books taken after that event. An engine that
+reserves nothing for open orders says so with ``reserves_cash = False``
+(read with ``getattr``, default True), and the reservation checks skip it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+from .config import EngineConfig
+from .events import Bar, Cancel, Event, Signal, Timestamp
+from .ledger import LedgerSnapshot
+
+Observer = Callable[[Event, LedgerSnapshot], None]
+
+
+@runtime_checkable
+class EngineUnderTest(Protocol):
+    events: list[Event]
+
+    def step(
+        self,
+        timestamp: Timestamp,
+        bars: Sequence[Bar] = (),
+        signals: Sequence[Signal] = (),
+        cancels: Sequence[Cancel] = (),
+    ) -> None:
+        """Process one timestamp (bars, then signals in order, then cancels)."""
+        ...
+
+    def snapshot(self) -> LedgerSnapshot:
+        """The books now: cash, reserved, orders, positions, marks, equity."""
+        ...
+
+
+EngineFactory = Callable[[EngineConfig, Observer | None], EngineUnderTest]

@@ -1,0 +1,36 @@
+"""Drive an engine through a scenario's timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import EngineConfig
+from .engine import Engine
+from .events import Event
+from .ledger import LedgerSnapshot
+from .protocol import EngineFactory, EngineUnderTest, Observer
+from .scenario import Scenario
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    config: EngineConfig
+    events: tuple[Event, ...]
+    final: LedgerSnapshot
+
+
+def reference_factory(config: EngineConfig, observer: Observer | None = None) -> EngineUnderTest:
+    """The reference engine (its ``mode`` comes from the config)."""
+    return Engine(config, observer)
+
+
+def run_scenario(
+    scenario: Scenario,
+    factory: EngineFactory = reference_factory,
+    observer: Observer | None = None,
+) -> RunResult:
+    """Run every step of ``scenario`` on a new engine and return its log and final books."""
+    engine = factory(scenario.config, observer)
+    for step in scenario.steps():
+        engine.step(step.timestamp, step.bars, step.signals, step.cancels)
+    return RunResult(scenario.config, tuple(engine.events), engine.snapshot())
