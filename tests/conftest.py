@@ -1,0 +1,7 @@
+"""Test-suite wiring: load the Hypothesis profile the environment selects."""
+
+from __future__ import annotations
+
+from strategies.profiles import load_selected_profile
+
+load_selected_profile()
