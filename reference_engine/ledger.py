@@ -111,7 +111,8 @@ class Ledger:
     _marks: dict[str, int] = field(default_factory=dict)
     _pending_buys: dict[str, int] = field(default_factory=dict)
     _pending_sells: dict[str, int] = field(default_factory=dict)
-    _views: dict[int, OrderView] = field(default_factory=dict)
+    _open: dict[int, OrderRecord] = field(default_factory=dict)
+    _views: dict[int, OrderView | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.cash == -1:
@@ -147,7 +148,7 @@ class Ledger:
 
     def open_orders(self) -> list[OrderRecord]:
         """Live orders in id order."""
-        return [o for o in self.orders.values() if o.state not in TERMINAL_STATES]
+        return list(self._open.values())
 
     def snapshot(self) -> LedgerSnapshot:
         return LedgerSnapshot(
@@ -155,13 +156,21 @@ class Ledger:
             cash=self.cash,
             reserved=self.reserved,
             equity=self.equity(),
-            orders=tuple(self._views.values()),
+            orders=self._order_views(),
             positions=tuple(
                 PositionView(symbol, p.quantity, p.cost, p.realized_pnl)
                 for symbol, p in sorted(self._positions.items())
             ),
             marks=tuple(sorted(self._marks.items())),
         )
+
+    def _order_views(self) -> tuple[OrderView, ...]:
+        views = self._views
+        # views are rebuilt only for orders changed since the last snapshot
+        for order_id, view in views.items():
+            if view is None:
+                views[order_id] = self.orders[order_id].view()
+        return tuple(views.values())  # type: ignore[arg-type]
 
     # --- writes ---------------------------------------------------------------
 
@@ -244,5 +253,10 @@ class Ledger:
         return released
 
     def _store(self, order: OrderRecord) -> None:
-        self.orders[order.order_id] = order
-        self._views[order.order_id] = order.view()
+        order_id = order.order_id
+        self.orders[order_id] = order
+        self._views[order_id] = None
+        if order.state in TERMINAL_STATES:
+            self._open.pop(order_id, None)
+        else:
+            self._open[order_id] = order
