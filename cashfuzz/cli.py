@@ -51,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("cashfuzz: interrupted\n")
         return 130
+    except BrokenPipeError:
+        # the reader (e.g. `| head`) went away; nothing left to say
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":

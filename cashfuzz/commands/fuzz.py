@@ -1,0 +1,181 @@
+"""``cashfuzz fuzz``: a fuzz campaign on every core, sharing one example database.
+
+Runs until --minutes or --examples is spent, or Ctrl-C. Every failure is
+shrunk, written to --out as a replayable scenario file, and only then shown.
+Rerun with the same --db (or --redis) to resume from every failure found so
+far. Exit 1 when the campaign found a failure, 0 when it found none.
+
+With --hypofuzz the campaign is handed to HypoFuzz (coverage-guided; an
+optional extra under a non-commercial licence) over the same database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..campaign import CampaignProgress, CampaignSpec, run_campaign
+from ..engines import resolve_engine
+from ..errors import UsageError
+
+DEFAULT_DB = Path(".hypothesis") / "cashfuzz-campaign"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "fuzz",
+        help="run a fuzz campaign on all cores",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--engine",
+        default="reference",
+        help="reference | naive | zoo:NAME | package.module:factory (default: reference)",
+    )
+    budget = parser.add_argument_group("budget (at least one; the first reached ends the run)")
+    budget.add_argument("--minutes", type=float, default=None, help="wall-clock budget")
+    budget.add_argument("--examples", type=int, default=None, help="scenarios to run in all")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)"
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--db", type=Path, default=None, help=f"example database directory (default: {DEFAULT_DB})"
+    )
+    where.add_argument(
+        "--redis", default=None, help="redis://host:port/db shared by several machines"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("cashfuzz-out"), help="where counterexamples are written"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="base seed for the workers")
+    parser.add_argument(
+        "--hypofuzz", action="store_true", help="run under HypoFuzz instead (optional extra)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    resolve_engine(args.engine)  # a bad name is a usage error before anything starts
+    database = args.redis or str(args.db or DEFAULT_DB)
+    seconds = None if args.minutes is None else args.minutes * 60
+    if seconds is None and args.examples is None:
+        seconds = 60.0
+    spec = CampaignSpec(
+        engine=args.engine,
+        out_dir=args.out,
+        database=database,
+        workers=args.workers,
+        seconds=seconds,
+        max_examples=args.examples,
+        seed=args.seed,
+    )
+    if args.hypofuzz:
+        return _run_hypofuzz(spec)
+    progress = _run_with_display(spec)
+    return 1 if progress.failures else 0
+
+
+def _run_with_display(spec: CampaignSpec) -> CampaignProgress:
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    console = Console(stderr=True)
+    shown: set[Path] = set()
+
+    def table(progress: CampaignProgress) -> Table:
+        grid = Table.grid(padding=(0, 2))
+        rate = progress.examples / progress.elapsed if progress.elapsed else 0.0
+        grid.add_row("engine", spec.engine, "workers", str(progress.workers_alive))
+        grid.add_row("examples", f"{progress.examples:,}", "examples/s", f"{rate:,.0f}")
+        grid.add_row("events", f"{progress.events:,}", "elapsed", f"{progress.elapsed:,.1f} s")
+        grid.add_row("distinct failures", str(progress.distinct_failures), "out", str(spec.out_dir))
+        return grid
+
+    def announce(progress: CampaignProgress) -> None:
+        for failure in progress.failures:
+            if failure.path in shown:
+                continue
+            shown.add(failure.path)
+            state = "new" if failure.new else "known"
+            console.print(
+                f"[bold red]FAIL[/] ({state}) {', '.join(failure.invariants)} -> {failure.path}\n"
+                f"      {failure.message}\n"
+                f"      replay: cashfuzz run {failure.path}"
+                + (f" --engine {spec.engine}" if spec.engine not in ("naive",) else "")
+            )
+
+    console.print(
+        f"cashfuzz fuzz: {spec.workers} worker(s) on {spec.engine}, database {spec.database}"
+    )
+    if console.is_terminal:
+        with Live(table(CampaignProgress()), console=console, refresh_per_second=4) as live:
+
+            def update(progress: CampaignProgress) -> None:
+                announce(progress)
+                live.update(table(progress))
+
+            progress = run_campaign(spec, update)
+    else:
+        last_print = [0.0]
+
+        def update(progress: CampaignProgress) -> None:
+            announce(progress)
+            if progress.elapsed - last_print[0] >= 10:
+                last_print[0] = progress.elapsed
+                console.print(
+                    f"{progress.elapsed:6.1f} s  {progress.examples:,} examples  "
+                    f"{progress.distinct_failures} failure(s)"
+                )
+
+        progress = run_campaign(spec, update)
+    announce(progress)
+    console.print(table(progress))
+    verdict = (
+        f"{progress.distinct_failures} distinct failure(s) written to {spec.out_dir}"
+        if progress.failures
+        else "no invariant broke"
+    )
+    console.print(f"cashfuzz fuzz: {progress.examples:,} examples, {verdict}")
+    return progress
+
+
+def _run_hypofuzz(spec: CampaignSpec) -> int:
+    if shutil.which("hypothesis") is None:
+        raise UsageError("--hypofuzz needs HypoFuzz: pip install 'cashfuzz[hypofuzz]' (see README)")
+    target = Path(__file__).resolve().parent.parent / "fuzz_targets.py"
+    env = dict(
+        os.environ,
+        CASHFUZZ_ENGINE=spec.engine,
+        CASHFUZZ_DATABASE=spec.database,
+        CASHFUZZ_OUT=str(spec.out_dir),
+        CASHFUZZ_PROFILE="campaign",
+    )
+    command = [
+        "hypothesis", "fuzz", "-n", str(spec.workers), "--no-dashboard",
+        "--", str(target), "-p", "no:cacheprovider",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env=env)
+    try:
+        return process.wait(timeout=spec.seconds)
+    except subprocess.TimeoutExpired:
+        # HypoFuzz runs until stopped; SIGINT lets its workers save their state
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    found = sorted(spec.out_dir.glob("hypofuzz-*.json"))
+    sys.stderr.write(f"cashfuzz fuzz --hypofuzz: time is up; {len(found)} failure file(s)\n")
+    for path in found:
+        sys.stderr.write(f"  {path}\n")
+    return 1 if found else 0

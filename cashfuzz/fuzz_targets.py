@@ -1,0 +1,47 @@
+"""Fuzz targets for HypoFuzz (``cashfuzz fuzz --hypofuzz``), collected by pytest.
+
+The engine, the example database and the output folder come from
+CASHFUZZ_ENGINE, CASHFUZZ_DATABASE and CASHFUZZ_OUT. HypoFuzz keeps fuzzing
+after a failure, so each failing example is offered to ``keep_smallest``,
+which keeps the smallest scenario per invariant as a replayable file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import given, settings
+
+from cashfuzz.campaign import open_database
+from cashfuzz.engines import resolve_engine
+from invariants import check_scenario
+from reference_engine import Scenario, load_scenario, scenario_to_json, write_scenario
+from strategies import scenarios
+
+_ENGINE = os.environ.get("CASHFUZZ_ENGINE", "reference")
+_DATABASE = os.environ.get("CASHFUZZ_DATABASE", ".hypothesis/cashfuzz-campaign")
+_OUT = Path(os.environ.get("CASHFUZZ_OUT", "cashfuzz-out"))
+
+
+def _size(scenario: Scenario) -> tuple[int, int, int]:
+    return (len(scenario.signals), len(scenario.bars), len(scenario_to_json(scenario)))
+
+
+def keep_smallest(out_dir: Path, invariant: str, scenario: Scenario) -> Path:
+    """Write ``scenario`` as ``hypofuzz-<invariant>.json`` unless a smaller one is there."""
+    path = out_dir / f"hypofuzz-{invariant}.json"
+    if path.exists() and _size(load_scenario(path)) <= _size(scenario):
+        return path
+    return write_scenario(scenario, path)
+
+
+@settings(database=open_database(_DATABASE), deadline=None)
+@given(scenarios())
+def test_engine_keeps_every_invariant(scenario: Scenario) -> None:
+    """The engine under fuzz keeps every invariant on any scenario."""
+    result = check_scenario(scenario, resolve_engine(_ENGINE), fail_fast=True)
+    if not result.ok:
+        invariant = result.violations[0].invariant if result.violations else "crash"
+        keep_smallest(_OUT, invariant, scenario)
+    assert result.ok, "; ".join(str(v) for v in result.violations) or result.crash

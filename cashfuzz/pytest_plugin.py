@@ -1,0 +1,73 @@
+"""pytest plugin: gate your own engine inside your own test suite.
+
+Installed with cashfuzz (entry point ``pytest11``). A test asks for the
+``cashfuzz_gate`` fixture and calls it with an engine; the optional
+``@pytest.mark.cashfuzz(max_examples=..., seed=...)`` marker sets the budget::
+
+    @pytest.mark.cashfuzz(max_examples=200, seed=1)
+    def test_my_engine_manages_cash(cashfuzz_gate):
+        cashfuzz_gate("my_package.adapter:make_engine")
+
+The test fails with the invariant, the message, and the path of the shrunk
+counterexample (written under the test's tmp_path) plus the replay command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+DEFAULT_MAX_EXAMPLES = 100
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "cashfuzz(max_examples=100, seed=0): budget of the cashfuzz_gate fixture in this test",
+    )
+
+
+@pytest.fixture
+def cashfuzz_gate(request: pytest.FixtureRequest, tmp_path: Any) -> Callable[..., None]:
+    """A function ``gate(engine, *, max_examples=None, seed=None)`` that fuzzes ``engine``
+    (an --engine name or a factory) and fails the test on the first broken invariant."""
+    marker = request.node.get_closest_marker("cashfuzz")
+    options = dict(marker.kwargs) if marker is not None else {}
+    unknown = set(options) - {"max_examples", "seed"}
+    if unknown:
+        raise pytest.UsageError(
+            f"@pytest.mark.cashfuzz got unknown option {sorted(unknown)[0]!r}; "
+            "valid: max_examples, seed"
+        )
+
+    def gate(
+        engine: Any = "reference", *, max_examples: int | None = None, seed: int | None = None
+    ) -> None:
+        from cashfuzz.campaign import record, search
+        from cashfuzz.engines import resolve_engine
+
+        name = engine if isinstance(engine, str) else getattr(engine, "__qualname__", "engine")
+        factory = resolve_engine(engine) if isinstance(engine, str) else engine
+        finding = search(
+            factory,
+            engine_name=name,
+            seed=options.get("seed", 0) if seed is None else seed,
+            max_examples=(
+                options.get("max_examples", DEFAULT_MAX_EXAMPLES)
+                if max_examples is None
+                else max_examples
+            ),
+            database=None,
+        )
+        if finding is None:
+            return
+        path, _ = record(tmp_path / "cashfuzz", finding)
+        replay = f"cashfuzz run {path}" + (f" --engine {name}" if isinstance(engine, str) else "")
+        pytest.fail(
+            f"cashfuzz: {finding.messages[0]}\ncounterexample: {path}\nreplay: {replay}",
+            pytrace=False,
+        )
+
+    return gate
