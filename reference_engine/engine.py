@@ -10,6 +10,7 @@ Every change is logged as an event; a rejection is an event with a reason.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from fractions import Fraction
 
 from .config import EngineConfig, FillAt, Mode, Policy
@@ -31,11 +32,24 @@ from .events import (
     Timestamp,
 )
 from .ledger import Ledger, LedgerSnapshot, OrderRecord
-from .money import buy_price, fee_cents, sell_price
+from .money import buy_price, format_cents, sell_price
 from .orders import TERMINAL_STATES, OrderState, Reason, Side, TimeInForce
 from .protocol import Observer
 
 _FULL_STRENGTH = Fraction(1)
+# enum members as module constants: a class attribute lookup on an Enum is slow
+_BUY = Side.BUY
+_DAY = TimeInForce.DAY
+
+
+def _strength(value: object) -> Fraction:
+    """A signal strength as a fraction; NaN, infinities and non-numbers become -1 (invalid)."""
+    if not isinstance(value, int | float | Decimal | Fraction | str):
+        return Fraction(-1)
+    try:
+        return Fraction(value)
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return Fraction(-1)
 
 
 class Engine:
@@ -48,6 +62,12 @@ class Engine:
         self.observer = observer
         self._costs = config.costs
         self._slippage = SlippageSource(config.costs, config.seed)
+        costs = config.costs
+        self._fixed_slippage = None if costs.random_slippage else costs.max_slippage
+        participation = config.max_participation
+        self._cap_ratio = (
+            None if participation is None else (participation.numerator, participation.denominator)
+        )
         self._reserving = config.mode is Mode.RESERVATION
         self._step = 0
         self._signals_seen = 0
@@ -101,6 +121,12 @@ class Engine:
             if bar.symbol in seen:
                 raise InputError(f"{where}: a second bar for symbol={bar.symbol!r} in one step")
             seen.add(bar.symbol)
+            for name in ("open", "high", "low", "close", "volume"):
+                value = getattr(bar, name)
+                # a float or bool here would leak binary rounding into the ledger
+                if isinstance(value, bool) or not isinstance(value, int):
+                    unit = "shares" if name == "volume" else "ticks"
+                    raise InputError(f"{where}: {name}={value!r} must be an integer ({unit})")
             if bar.low <= 0:
                 raise InputError(f"{where}: low={bar.low} must be a positive price")
             if bar.high < bar.low:
@@ -114,14 +140,24 @@ class Engine:
             if bar.volume < 0:
                 raise InputError(f"{where}: volume={bar.volume} must not be negative")
         for i, signal in enumerate(signals):
-            if signal.quantity is not None and signal.quantity <= 0:
+            # the engine dispatches with `is`: a plain "BUY" string would be handled as a SELL
+            if not isinstance(signal.side, Side):
+                raise InputError(f"signals[{i}].side={signal.side!r} must be Side.BUY or Side.SELL")
+            if not isinstance(signal.time_in_force, TimeInForce):
                 raise InputError(
-                    f"signals[{i}].quantity={signal.quantity} must be a positive integer"
+                    f"signals[{i}].time_in_force={signal.time_in_force!r} must be "
+                    "TimeInForce.DAY or TimeInForce.GTC"
                 )
-            if signal.strength is not None and not 0 <= signal.strength <= 1:
+            quantity = signal.quantity
+            if quantity is not None and (
+                isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0
+            ):
+                raise InputError(f"signals[{i}].quantity={quantity!r} must be a positive integer")
+            if signal.strength is not None and not 0 <= _strength(signal.strength) <= 1:
                 raise InputError(f"signals[{i}].strength={signal.strength} must be within 0..1")
         for i, cancel in enumerate(cancels):
-            if cancel.order_id <= 0:
+            order_id = cancel.order_id
+            if isinstance(order_id, bool) or not isinstance(order_id, int) or order_id <= 0:
                 raise InputError(
                     f"cancels[{i}].order_id={cancel.order_id} must be a positive integer"
                 )
@@ -161,7 +197,7 @@ class Engine:
         quantity, reason = requested, None
         if requested > affordable:
             if self.config.policy is Policy.REJECT or affordable == 0:
-                detail = f"{requested} shares need more than the {budget} cents available"
+                detail = f"{requested} shares need more than the {format_cents(budget)} available"
                 self._reject(
                     timestamp, order_id, signal, requested, Reason.INSUFFICIENT_CASH, detail
                 )
@@ -208,7 +244,7 @@ class Engine:
                 signal,
                 requested,
                 Reason.CANNOT_COVER_FEE,
-                f"the sale needs {reservation} cents to cover its commission",
+                f"the sale needs {format_cents(reservation)} to cover its commission",
             )
             return
         reference = ledger.mark(symbol) or 0
@@ -328,51 +364,54 @@ class Engine:
         bars = self._bars
         # orders placed in this step wait for the next bar when filling at the open
         newest_step = self._step - 1 if use_open else self._step
+        try_fill = self._try_fill
         expiring: list[OrderRecord] = []
         for order in self.ledger.open_orders():
             bar = bars.get(order.symbol)
             if bar is None or order.accepted_step > newest_step:
                 continue
-            self._try_fill(timestamp, order, bar, bar.open if use_open else bar.close)
-            if order.time_in_force is TimeInForce.DAY and order.state not in TERMINAL_STATES:
+            try_fill(timestamp, order, bar, bar.open if use_open else bar.close)
+            if order.time_in_force is _DAY and order.state not in TERMINAL_STATES:
                 expiring.append(order)
         for order in expiring:
             released = self.ledger.close(order, OrderState.EXPIRED)
             self._emit(OrderExpired(timestamp, order.order_id, released))
 
-    def _fill_cap(self, bar: Bar) -> int | None:
-        participation = self.config.max_participation
-        if participation is None:
-            return None
-        return bar.volume * participation.numerator // participation.denominator
-
     def _try_fill(self, timestamp: Timestamp, order: OrderRecord, bar: Bar, base: int) -> None:
-        slippage = self._slippage.draw()
-        costs = self._costs
-        if order.side is Side.BUY:
-            price = buy_price(base, slippage)
+        slippage = self._fixed_slippage
+        if slippage is None:
+            slippage = self._slippage.draw()
+        buying = order.side is _BUY
+        if buying:
+            price = buy_price(base, slippage) if slippage else base
             if self._reserving and price > order.limit_price:
                 return  # protected: it never pays more than it reserved for
         else:
-            price = sell_price(base, slippage)
-        quantity = order.remaining
-        cap = self._fill_cap(bar)
-        if cap is not None and cap < quantity:
-            quantity = cap
+            price = sell_price(base, slippage) if slippage else base
+        remaining = order.quantity - order.filled
+        quantity = remaining
+        if self._cap_ratio is not None:
+            numerator, denominator = self._cap_ratio
+            cap = bar.volume * numerator // denominator
+            if cap < quantity:
+                quantity = cap
         if quantity <= 0:
             return
-        new_notional = order.notional + quantity * price
-        completes = quantity == order.remaining
-        if order.side is Side.BUY:
-            cash_delta = costs.buy_total(order.notional) - costs.buy_total(new_notional)
-            release = self._buy_release(order, quantity, completes)
+        before = order.notional
+        after = before + quantity * price
+        # the final fill releases whatever the order still holds
+        completes = quantity == remaining
+        if buying:
+            cash_delta, commission = self._costs.buy_fill(before, after)
+            release = order.reserved if completes else self._buy_release(order, quantity)
         else:
-            cash_delta = costs.sell_net(new_notional) - costs.sell_net(order.notional)
-            release = self._sell_release(order, new_notional, completes)
-        if self.ledger.cash + cash_delta < 0:
+            cash_delta, commission = self._costs.sell_fill(before, after)
+            release = order.reserved if completes else self._sell_release(order, after)
+        ledger = self.ledger
+        if ledger.cash + cash_delta < 0:
             self._refuse(timestamp, order, quantity, price, cash_delta)
             return
-        self.ledger.fill(order, quantity, price, cash_delta, release)
+        ledger.fill(order, quantity, price, cash_delta, release)
         self._emit(
             OrderFilled(
                 timestamp,
@@ -381,19 +420,17 @@ class Engine:
                 order.side,
                 quantity,
                 price,
-                self._commission_part(order, quantity, price),
+                commission,
                 cash_delta,
                 release,
                 order.filled,
-                order.remaining,
+                order.quantity - order.filled,
             )
         )
 
-    def _buy_release(self, order: OrderRecord, quantity: int, completes: bool) -> int:
-        """The reservation of the filled part: worst-case cost of the shares filled so far
-        minus that of the shares filled before (the final fill takes the rest)."""
-        if completes:
-            return order.reserved
+    def _buy_release(self, order: OrderRecord, quantity: int) -> int:
+        """The reservation of a partial fill: worst-case cost of the shares filled so far
+        minus that of the shares filled before."""
         limit = order.limit_price
         costs = self._costs
         released = costs.buy_total((order.filled + quantity) * limit) - costs.buy_total(
@@ -401,20 +438,10 @@ class Engine:
         )
         return min(released, order.reserved)
 
-    def _sell_release(self, order: OrderRecord, new_notional: int, completes: bool) -> int:
-        """A sale gives back as much of its fee reserve as its net so far has used."""
-        if completes:
-            return order.reserved
+    def _sell_release(self, order: OrderRecord, new_notional: int) -> int:
+        """A partial sale gives back as much of its fee reserve as its net so far has used."""
         used = max(order.released, -self._costs.sell_net(new_notional))
         return min(used, order.reserved_initial) - order.released
-
-    def _commission_part(self, order: OrderRecord, quantity: int, price: int) -> int:
-        """The commission inside the fill just applied (for the log)."""
-        costs = self._costs
-        rate, minimum = costs.commission_rate, costs.commission_min
-        after = fee_cents(order.notional, rate, minimum)
-        before = fee_cents(order.notional - quantity * price, rate, minimum)
-        return after - before
 
     def _refuse(
         self, timestamp: Timestamp, order: OrderRecord, quantity: int, price: int, delta: int

@@ -1,0 +1,233 @@
+"""The human-readable ledger of one checked scenario, printed with rich.
+
+Output stays plain when it is not going to a terminal (rich drops colour codes
+then) and uses only ASCII in its own text, so it reads the same piped into a
+file or a CI log. ``describe_event`` and ``settings_rows`` are shared with the
+report writer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from invariants import Violation
+from reference_engine import (
+    CancelIgnored,
+    Event,
+    FillRefused,
+    LedgerSnapshot,
+    MarketUpdated,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    Scenario,
+)
+from reference_engine.money import format_cents, format_ticks
+
+from .results import LedgerRow, RecordedCheck, config_to_json
+
+#: Width used when the output is not a terminal and COLUMNS is unset: wide
+#: enough that a ledger row stays on one line in a CI log.
+PIPE_WIDTH = 160
+
+
+def make_console(file: TextIO | None = None) -> Console:
+    """A Console on ``file`` (default: the current sys.stdout) that degrades to plain text."""
+    console = Console(file=file if file is not None else sys.stdout, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPE_WIDTH
+    return console
+
+
+def describe_event(event: Event) -> str:
+    """One line saying what ``event`` did, money as decimal strings."""
+    if isinstance(event, MarketUpdated):
+        marks = ", ".join(f"{symbol} {format_ticks(price)}" for symbol, price in event.marks)
+        return f"bars: {marks}" if marks else "bars"
+    if isinstance(event, OrderAccepted):
+        text = (
+            f"signal {event.signal_index} -> order {event.order_id} "
+            f"{event.side.value} {event.quantity} {event.symbol}"
+        )
+        if event.quantity != event.requested:
+            reason = event.reason.value if event.reason is not None else "no reason given"
+            text += f", resized from {event.requested}: {reason}"
+        limit, reserved = format_ticks(event.limit_price), format_cents(event.reserved)
+        return f"{text} (limit {limit}, reserves {reserved})"
+    if isinstance(event, OrderRejected):
+        return (
+            f"signal {event.signal_index} -> order {event.order_id} REJECTED: "
+            f"{event.reason.value} ({event.side.value} {event.requested} {event.symbol}: "
+            f"{event.detail})"
+        )
+    if isinstance(event, OrderFilled):
+        text = (
+            f"order {event.order_id} filled {event.side.value} {event.quantity} {event.symbol} "
+            f"@ {format_ticks(event.price)}, commission {format_cents(event.commission)}, "
+            f"cash {_signed(event.cash_delta)}"
+        )
+        if event.released:
+            text += f", releases {format_cents(event.released)}"
+        if event.remaining:
+            text += f" ({event.remaining} left)"
+        return text
+    if isinstance(event, OrderCancelled):
+        return (
+            f"cancel {event.cancel_index} -> order {event.order_id} CANCELLED, "
+            f"releases {format_cents(event.released)}"
+        )
+    if isinstance(event, CancelIgnored):
+        state = f", order is {event.state.value}" if event.state is not None else ""
+        return (
+            f"cancel {event.cancel_index} -> order {event.order_id} ignored: "
+            f"{event.reason.value}{state}"
+        )
+    if isinstance(event, OrderExpired):
+        return f"order {event.order_id} EXPIRED, releases {format_cents(event.released)}"
+    if isinstance(event, FillRefused):
+        return (
+            f"order {event.order_id} fill REFUSED: {event.side.value} {event.quantity} "
+            f"{event.symbol} @ {format_ticks(event.price)} needs {format_cents(event.needed)}, "
+            f"cash is {format_cents(event.cash)}"
+        )
+    return repr(event)  # an adapter's own event type: show it as it is
+
+
+def _signed(cents: int) -> str:
+    return ("+" if cents > 0 else "") + format_cents(cents)
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={_flat(item)}" for key, item in value.items())
+    return "none" if value is None else str(value)
+
+
+def settings_rows(scenario: Scenario) -> list[tuple[str, str]]:
+    """(setting, value) pairs for every config setting, defaults included."""
+    return [(key, _flat(value)) for key, value in config_to_json(scenario).items()]
+
+
+def ledger_values(after: LedgerSnapshot) -> tuple[str, str, str, str]:
+    """Cash, reserved, available and equity after an event, as decimal strings."""
+    return (
+        format_cents(after.cash),
+        format_cents(after.reserved),
+        format_cents(after.available),
+        format_ticks(after.equity),
+    )
+
+
+def violation_where(violation: Violation) -> str:
+    return "the whole run" if violation.event_index < 0 else f"event {violation.event_index}"
+
+
+def summary_line(recorded: RecordedCheck) -> str:
+    """ "all N invariants held over M events", or what broke."""
+    result = recorded.result
+    count = len(recorded.invariants)
+    events = len(result.events)
+    if result.crash is not None:
+        return f"the engine CRASHED after {events} events: {result.crash}"
+    if not result.violations:
+        return f"all {count} invariants held over {events} events"
+    broken = len({violation.invariant for violation in result.violations})
+    return f"{broken} of {count} invariants BROKE over {events} events"
+
+
+def positions_text(after: LedgerSnapshot) -> str:
+    held = [f"{p.symbol} {p.quantity}" for p in after.positions if p.quantity]
+    return ", ".join(held) if held else "none"
+
+
+def render_run(console: Console, recorded: RecordedCheck, *, source: str, engine: str) -> None:
+    """Print the header, the ledger table, the verdict and the final books."""
+    result = recorded.result
+    scenario = result.scenario
+    console.print(Text(f"cashfuzz run: {source}", style="bold"))
+    if scenario.description:
+        console.print(Text(scenario.description, style="dim"), soft_wrap=True)
+    settings = [("engine", engine), *settings_rows(scenario)]
+    width = max(len(key) for key, _ in settings) + 2
+    for key, value in settings:
+        console.print(Text.assemble((key.ljust(width), "cyan"), value), soft_wrap=True)
+    console.print()
+    console.print(_ledger_table(recorded.rows, result.violations))
+    if len(recorded.rows) != len(result.events):
+        console.print(
+            Text(
+                f"note: the engine logged {len(result.events)} events but reported "
+                f"{len(recorded.rows)} to its observer; the table shows the reported ones",
+                style="yellow",
+            )
+        )
+    console.print()
+    _print_verdict(console, recorded)
+    console.print(Text(final_text(recorded)), soft_wrap=True)
+
+
+def final_text(recorded: RecordedCheck) -> str:
+    """The books after the last event (the last reported ones if the engine crashed)."""
+    final = recorded.result.final
+    label = "final"
+    if final is None:
+        final = recorded.rows[-1].after if recorded.rows else None
+        label = "last reported"
+    if final is None:
+        return "no events were reported"
+    cash, reserved, available, equity = ledger_values(final)
+    return (
+        f"{label}: cash {cash}, reserved {reserved}, available {available}, equity {equity}; "
+        f"positions: {positions_text(final)}"
+    )
+
+
+def _ledger_table(rows: Sequence[LedgerRow], violations: Sequence[Violation]) -> Table:
+    broken_at: dict[int, list[str]] = {}
+    for violation in violations:
+        broken_at.setdefault(violation.event_index, []).append(violation.invariant)
+    table = Table(title="ledger", box=box.SIMPLE_HEAD, title_justify="left", show_edge=False)
+    table.add_column("#", justify="right")
+    table.add_column("time")
+    table.add_column("event", overflow="fold")
+    for name in ("cash", "reserved", "available", "equity"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for row in rows:
+        text = describe_event(row.event)
+        broken = broken_at.get(row.index)
+        if broken:
+            text += f"  !! {', '.join(broken)}"
+        # Text cells: scenario strings must never be read as rich markup
+        table.add_row(
+            str(row.index),
+            Text(str(row.event.timestamp)),
+            Text(text),
+            *ledger_values(row.after),
+            style="bold red" if broken else None,
+        )
+    return table
+
+
+def _print_verdict(console: Console, recorded: RecordedCheck) -> None:
+    result = recorded.result
+    style = "bold green" if result.ok else "bold red"
+    console.print(Text(summary_line(recorded), style=style))
+    for violation in result.violations:
+        console.print(
+            Text(
+                f"  VIOLATION {violation.invariant} at {violation_where(violation)}: "
+                f"{violation.message}",
+                style="red",
+            ),
+            soft_wrap=True,
+        )
