@@ -47,6 +47,26 @@ class Costs:
             notional, self.commission_rate, self.commission_min
         )
 
+    def buy_fill(self, before: int, after: int) -> tuple[int, int]:
+        """(cash delta, commission) of a buy fill taking an order's cumulative notional
+        from ``before`` to ``after`` ticks (0 <= before <= after): exactly
+        ``buy_total(before) - buy_total(after)``, with each fee computed once."""
+        rate, minimum = self.commission_rate, self.commission_min
+        fee_before = fee_cents(before, rate, minimum)
+        fee_after = fee_cents(after, rate, minimum)
+        delta = cost_cents(before) + fee_before - cost_cents(after) - fee_after
+        return delta, fee_after - fee_before
+
+    def sell_fill(self, before: int, after: int) -> tuple[int, int]:
+        """(cash delta, commission) of a sell fill taking an order's cumulative notional
+        from ``before`` to ``after`` ticks (0 <= before <= after): exactly
+        ``sell_net(after) - sell_net(before)``, with each fee computed once."""
+        rate, minimum = self.commission_rate, self.commission_min
+        fee_before = fee_cents(before, rate, minimum)
+        fee_after = fee_cents(after, rate, minimum)
+        delta = proceeds_cents(after) - fee_after - proceeds_cents(before) + fee_before
+        return delta, fee_after - fee_before
+
     def limit_price(self, reference_price: int) -> int:
         """The worst price a BUY reserved for: reference plus the maximum slippage."""
         return buy_price(reference_price, self.max_slippage)

@@ -194,7 +194,7 @@ class Engine:
         limit = self._costs.limit_price(reference)
         budget = ledger.available if self._reserving else ledger.cash
         affordable = self._costs.affordable(budget, limit)
-        quantity, reason = requested, None
+        quantity, resized = requested, None
         if requested > affordable:
             if self.config.policy is Policy.REJECT or affordable == 0:
                 detail = f"{requested} shares need more than the {format_cents(budget)} available"
@@ -202,10 +202,10 @@ class Engine:
                     timestamp, order_id, signal, requested, Reason.INSUFFICIENT_CASH, detail
                 )
                 return
-            quantity, reason = affordable, Reason.INSUFFICIENT_CASH
+            quantity, resized = affordable, Reason.INSUFFICIENT_CASH
         reservation = self._buy_reservation(quantity, limit) if self._reserving else 0
         self._accept(
-            timestamp, order_id, signal, quantity, requested, reference, limit, reservation, reason
+            timestamp, order_id, signal, quantity, requested, reference, limit, reservation, resized
         )
 
     def _handle_sell(self, timestamp: Timestamp, order_id: int, signal: Signal) -> None:

@@ -432,22 +432,27 @@ def _cancels(raw: object, signal_count: int) -> tuple[Cancel, ...]:
 def _check_timestamps(
     bars: tuple[Bar, ...], signals: tuple[Signal, ...], cancels: tuple[Cancel, ...]
 ) -> None:
-    kinds: dict[str, str] = {}
-    for name, items in (("bars", bars), ("signals", signals), ("cancels", cancels)):
-        for i, item in enumerate(items):
-            ts = item.timestamp
-            kind = "int" if isinstance(ts, int) else _tz_kind(ts)
-            first = kinds.setdefault("kind", kind)
-            kinds.setdefault("where", f"{name}[{i}].timestamp={ts!r}")
-            if kind != first:
-                raise ScenarioError(
-                    f"{name}[{i}].timestamp={ts!r} cannot be ordered against "
-                    f"{kinds['where']}: use integers, or ISO-8601 strings all with "
-                    "(or all without) a UTC offset"
-                )
+    stamps: list[tuple[str, Timestamp]] = [
+        *((f"bars[{i}]", bar.timestamp) for i, bar in enumerate(bars)),
+        *((f"signals[{i}]", signal.timestamp) for i, signal in enumerate(signals)),
+        *((f"cancels[{i}]", cancel.timestamp) for i, cancel in enumerate(cancels)),
+    ]
+    if not stamps:
+        return
+    first_where, first_ts = stamps[0]
+    first_kind = _timestamp_kind(first_ts)
+    for where, ts in stamps[1:]:
+        if _timestamp_kind(ts) != first_kind:
+            raise ScenarioError(
+                f"{where}.timestamp={ts!r} cannot be ordered against "
+                f"{first_where}.timestamp={first_ts!r}: use integers, or ISO-8601 strings "
+                "all with (or all without) a UTC offset"
+            )
 
 
-def _tz_kind(timestamp: str) -> str:
+def _timestamp_kind(timestamp: Timestamp) -> str:
+    if isinstance(timestamp, int):
+        return "int"
     return "aware" if datetime.fromisoformat(timestamp).tzinfo is not None else "naive"
 
 
@@ -463,7 +468,10 @@ def bars_from_dataframe(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """
     import pandas as pd
 
-    if "timestamp" not in frame.columns and frame.index.name in ("timestamp", None):
+    # only a named or datetime index holds timestamps: a RangeIndex is row numbers
+    if "timestamp" not in frame.columns and (
+        frame.index.name == "timestamp" or isinstance(frame.index, pd.DatetimeIndex)
+    ):
         frame = frame.reset_index().rename(columns={"index": "timestamp"})
     missing = [key for key in BAR_KEYS if key not in frame.columns]
     if missing:
@@ -477,7 +485,8 @@ def bars_from_dataframe(frame: pd.DataFrame) -> list[dict[str, Any]]:
             timestamp = timestamp.isoformat()
         elif hasattr(timestamp, "item"):
             timestamp = timestamp.item()
-        row = dict(record, timestamp=timestamp)
+        row: dict[str, Any] = {str(key): value for key, value in record.items()}
+        row["timestamp"] = timestamp
         for key in ("open", "high", "low", "close", "volume"):
             value = row[key]
             if isinstance(value, float) and math.isnan(value):

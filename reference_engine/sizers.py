@@ -15,7 +15,10 @@ from .money import format_cents, format_fraction
 
 
 class Sizer(Protocol):
-    kind: str
+    @property
+    def kind(self) -> str:
+        """The scenario file's name for this sizer."""
+        ...
 
     def target(self, reference_price: int, equity: int, strength: Fraction) -> int:
         """Target shares at ``reference_price`` ticks given ``equity`` in ticks."""
