@@ -77,7 +77,7 @@ class Costs:
         With rate < 1 a sale's net proceeds are at least ``-commission_min``, or
         -1 cent from rounding when the rate alone applies.
         """
-        rounding = 1 if self.commission_rate > 0 else 0
+        rounding = 1 if self.commission_rate.numerator > 0 else 0
         return max(self.commission_min, rounding)
 
     def affordable(self, cash: int, limit_price: int) -> int:

@@ -8,9 +8,16 @@ reservations, because it is only ever changed together with one of them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .orders import TERMINAL_STATES, OrderState, OrderView, Side, TimeInForce
+
+# enum members as module constants: a class attribute lookup on an Enum is slow
+_BUY = Side.BUY
+_ACCEPTED = OrderState.ACCEPTED
+_PARTIALLY_FILLED = OrderState.PARTIALLY_FILLED
+_FILLED = OrderState.FILLED
 
 
 @dataclass(slots=True)
@@ -177,12 +184,16 @@ class Ledger:
     def set_mark(self, symbol: str, price: int) -> None:
         self._marks[symbol] = price
 
+    def set_marks(self, marks: Iterable[tuple[str, int]]) -> None:
+        """Set several marks at once (``(symbol, price)`` pairs)."""
+        self._marks.update(marks)
+
     def accept(self, order: OrderRecord, reservation: int) -> None:
         """Make ``order`` live, holding ``reservation`` cents."""
-        order.state = OrderState.ACCEPTED
+        order.state = _ACCEPTED
         order.reserved_initial = order.reserved = reservation
         self.reserved += reservation
-        pending = self._pending_buys if order.side is Side.BUY else self._pending_sells
+        pending = self._pending_buys if order.side is _BUY else self._pending_sells
         pending[order.symbol] = pending.get(order.symbol, 0) + order.quantity
         self._store(order)
 
@@ -208,14 +219,12 @@ class Ledger:
         order.filled += quantity
         order.notional += quantity * price
         order.cash_flow += cash_delta
-        order.state = (
-            OrderState.FILLED if order.filled == order.quantity else OrderState.PARTIALLY_FILLED
-        )
+        order.state = _FILLED if order.filled == order.quantity else _PARTIALLY_FILLED
         symbol = order.symbol
         position = self._positions.get(symbol)
         if position is None:
             position = self._positions[symbol] = _Position()
-        if order.side is Side.BUY:
+        if order.side is _BUY:
             self._pending_buys[symbol] -= quantity
             position.quantity += quantity
             position.cost += quantity * price
@@ -227,8 +236,8 @@ class Ledger:
             position.cost -= removed
             position.quantity -= quantity
             position.realized_pnl += quantity * price - removed
-        if order.state is OrderState.FILLED:
-            self._finish(order, OrderState.FILLED)
+        if order.state is _FILLED:
+            self._finish(order, _FILLED)
         else:
             self._store(order)
 
@@ -247,7 +256,7 @@ class Ledger:
         order.state = state
         remaining = order.quantity - order.filled
         if remaining:
-            pending = self._pending_buys if order.side is Side.BUY else self._pending_sells
+            pending = self._pending_buys if order.side is _BUY else self._pending_sells
             pending[order.symbol] -= remaining
         self._store(order)
         return released

@@ -77,7 +77,14 @@ def to_ticks(value: object) -> Ticks:
 
 
 def to_fraction(value: object) -> Fraction:
-    """Read a rate or fraction exactly (``"0.001"`` is exactly 1/1000)."""
+    """Read a rate or fraction exactly: ``"0.001"`` is exactly 1/1000, and a
+    string ``"1/3"`` (as ``format_fraction`` writes it) is exactly one third."""
+    if isinstance(value, str) and "/" in value:
+        numerator, _, denominator = value.strip().partition("/")
+        try:
+            return Fraction(int(numerator), int(denominator))
+        except (ValueError, ZeroDivisionError):
+            raise MoneyError(f"{value!r} is not a fraction like '1/3'") from None
     return Fraction(to_decimal(value))
 
 
