@@ -1,0 +1,172 @@
+"""The strategies generate valid inputs by construction, and reject impossible bounds."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from hypothesis import Phase, find, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+import strategies
+from reference_engine import (
+    Bar,
+    Mode,
+    Scenario,
+    Side,
+    run_scenario,
+    scenario_from_dict,
+    scenario_from_json,
+    scenario_to_dict,
+    scenario_to_json,
+)
+from strategies import (
+    bar_streams,
+    bars,
+    cancels,
+    cash,
+    cost_models,
+    order_ids_by_signal,
+    participation_caps,
+    prices,
+    scenarios,
+    signal_batches,
+    sizers,
+)
+
+#: ``find`` without shrinking: the first example found (the simplest one is tried first)
+FIRST = settings(phases=(Phase.generate,), database=None, max_examples=500)
+
+
+def _consistent(bar: Bar) -> bool:
+    return 0 < bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high
+
+
+@given(scenarios(mode=None))
+def test_scenarios_round_trip_and_run(scenario: Scenario) -> None:
+    """Every generated scenario survives the file format unchanged and passes input validation."""
+    assert scenario_from_dict(scenario_to_dict(scenario)) == scenario
+    assert scenario_from_json(scenario_to_json(scenario)) == scenario
+    result = run_scenario(scenario)  # InputError would fail the test
+    assert len(result.events) >= len(scenario.steps()) - len(scenario.signals) - len(
+        scenario.cancels
+    )
+
+
+@given(scenarios())
+def test_cancels_name_real_orders_no_earlier_than_their_signal(scenario: Scenario) -> None:
+    """Each cancel names an order id 1..n whose signal is at or before the cancel."""
+    timeline = [step.timestamp for step in scenario.steps()]
+    ids = order_ids_by_signal(scenario.signals, timeline)
+    signal_at = {order_id: scenario.signals[i].timestamp for i, order_id in enumerate(ids)}
+    for cancel in scenario.cancels:
+        assert 1 <= cancel.order_id <= len(scenario.signals)
+        assert timeline.index(cancel.timestamp) >= timeline.index(signal_at[cancel.order_id])
+
+
+@given(bars(symbol="MSFT", timestamp=3, min_price=100, max_price=1_000))
+def test_bars_are_consistent_and_within_bounds(bar: Bar) -> None:
+    """A bar's open and close lie within low..high, all within the price bounds."""
+    assert _consistent(bar)
+    assert bar.low >= 100
+    assert bar.high <= 1_000
+    assert (bar.symbol, bar.timestamp) == ("MSFT", 3)
+    assert bar.volume >= 0
+
+
+@given(bar_streams(symbols=("AAPL", "GOOGL"), max_steps=4))
+def test_bar_streams_start_complete_and_stay_aligned(stream: tuple[tuple[Bar, ...], ...]) -> None:
+    """Step 0 has every symbol; every step holds at most one bar per symbol at its own timestamp."""
+    assert 1 <= len(stream) <= 4
+    assert {bar.symbol for bar in stream[0]} == {"AAPL", "GOOGL"}
+    for timestamp, step in enumerate(stream):
+        assert len({bar.symbol for bar in step}) == len(step)
+        assert all(bar.timestamp == timestamp and _consistent(bar) for bar in step)
+
+
+@given(signal_batches(("AAPL", "GOOGL"), "2025-01-02T10:00:00", max_size=5))
+def test_signal_batches_share_one_timestamp(batch: tuple[Any, ...]) -> None:
+    """A batch's signals are at the given timestamp, for the given symbols, with valid fields."""
+    assert len(batch) <= 5
+    for signal in batch:
+        assert signal.timestamp == "2025-01-02T10:00:00"
+        assert signal.symbol in ("AAPL", "GOOGL")
+        assert signal.quantity is None or signal.quantity >= 1
+        assert signal.strength is None or 0 <= signal.strength <= 1
+
+
+@given(cost_models(), sizers(), participation_caps(), cash())
+def test_config_parts_are_in_range(costs: Any, sizer: Any, cap: Any, cents: int) -> None:
+    """Costs, sizers, caps and cash are within their documented ranges."""
+    assert 0 <= costs.commission_rate <= Fraction(1, 100)
+    assert 0 <= costs.max_slippage <= 10_000
+    assert sizer.kind in strategies.SIZER_KINDS
+    assert cap is None or 0 < cap <= 1
+    assert strategies.MIN_CASH <= cents <= strategies.MAX_CASH
+
+
+def test_every_sizer_kind_is_generated() -> None:
+    """Each of the four sizer kinds can be drawn."""
+    for kind in strategies.SIZER_KINDS:
+        assert (
+            find(sizers(), lambda sizer, kind=kind: sizer.kind == kind, settings=FIRST).kind == kind
+        )
+
+
+def test_scenarios_shrink_to_one_symbol_and_one_bar() -> None:
+    """The simplest scenario has one symbol, one bar and no signals."""
+    simplest = find(scenarios(), lambda scenario: True, settings=FIRST)
+    assert len(simplest.symbols) == 1
+    assert len(simplest.bars) == 1
+    assert simplest.signals == ()
+
+
+def test_race_shape_is_reachable() -> None:
+    """Several BUYs in one bar whose requested cost exceeds the cash are generated."""
+
+    def racy(scenario: Scenario) -> bool:
+        buys = [s for s in scenario.signals if s.side is Side.BUY and s.quantity]
+        first = scenario.steps()[0]
+        price = {bar.symbol: bar.close for bar in first.bars}
+        same_bar = [s for s in buys if s.timestamp == first.timestamp]
+        cost = sum(s.quantity * price[s.symbol] for s in same_bar if s.quantity)
+        return len(same_bar) >= 3 and cost > scenario.config.initial_cash * 100
+
+    found = find(scenarios(mode=Mode.NAIVE), racy, settings=FIRST)
+    assert racy(found)
+
+
+@pytest.mark.parametrize(
+    ("make", "word"),
+    [
+        (lambda: prices(min_price=10, max_price=5), "min_price"),
+        (lambda: prices(min_price=0), "min_price"),
+        (lambda: bars(symbol=""), "symbol"),
+        (lambda: bar_streams(symbols=()), "symbols"),
+        (lambda: bar_streams(symbols=("A", "A")), "symbols"),
+        (lambda: bar_streams(min_steps=3, max_steps=2), "min_steps"),
+        (lambda: signal_batches(("A",), 0, min_size=3, max_size=1), "min_size"),
+        (lambda: cash(min_cents=5, max_cents=1), "min_cents"),
+        (lambda: cost_models(max_commission_rate="1.5"), "max_commission_rate"),
+        (lambda: cost_models(max_slippage_bps=6_000), "max_slippage_bps"),
+        (lambda: sizers(kinds=("martingale",)), "martingale"),
+        (lambda: scenarios(min_symbols=3, max_symbols=2), "min_symbols"),
+        (lambda: scenarios(max_symbols=99), "max_symbols"),
+        (lambda: scenarios(mode="naive"), "mode"),
+        (lambda: cancels(signals=(), timestamps=(0, 0)), "timestamps"),
+    ],
+)
+def test_impossible_bounds_raise_invalid_argument(make: Any, word: str) -> None:
+    """An impossible or malformed bound raises InvalidArgument naming the argument."""
+    with pytest.raises(InvalidArgument, match=word):
+        make()
+
+
+@given(st.data())
+def test_cancels_reject_signals_off_the_timeline(data: st.DataObject) -> None:
+    """A signal whose timestamp is not on the given timeline is refused up front."""
+    batch = data.draw(signal_batches(("AAPL",), 5, min_size=1))
+    with pytest.raises(InvalidArgument, match="timestamp"):
+        cancels(signals=batch, timestamps=(0, 1))
