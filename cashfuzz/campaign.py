@@ -1,23 +1,25 @@
 """Fuzz campaigns: Hypothesis workers on every core sharing one example database.
 
-Each worker runs the scenario property in small chunks with its own seeds.
-The first chunk of every worker replays the database (so a rerun, or a worker
-on another machine sharing a Redis database, starts from every failure found
-so far); later chunks only search. A failure is shrunk by Hypothesis, written
-atomically to ``out_dir`` as a scenario file named for its first invariant
-and content hash, and only then reported. Once an invariant has a recorded
-counterexample, new scenarios breaking only known invariants are passed over,
-so the search moves on to other bugs; the recorded scenarios themselves keep
-failing, so the database never forgets them.
+A worker first replays the database, read-only, one saved failure after
+another, so a rerun, or a worker on another machine sharing a Redis database,
+starts from every failure found so far. Then it searches in small chunks with
+fresh randomness. A failure is shrunk by Hypothesis, written atomically to
+``out_dir`` as a scenario file named for its first invariant and content
+hash, and only then reported. Once an invariant has a recorded
+counterexample, scenarios breaking only known invariants are passed over, so
+the search moves on to other bugs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import multiprocessing
 import os
 import queue as queue_module
 import time
+import types
+import unittest
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.database import (
     DirectoryBasedExampleDatabase,
     ExampleDatabase,
+    ReadOnlyDatabase,
 )
 
 from invariants import check_scenario
@@ -87,43 +90,63 @@ class _Interesting(AssertionError):
     """Raised inside the property so Hypothesis shrinks and saves the example."""
 
 
+_current_check: Callable[[Scenario], None] | None = None
+
+
+def campaign_property(scenario: Scenario) -> None:
+    """The campaign's property. Hypothesis keys its database by this function's
+    source, so it stays this small and stable: what it checks is set per search
+    in ``_current_check``, and databases survive changes to that code."""
+    assert _current_check is not None
+    _current_check(scenario)
+
+
 def search(
     factory: EngineFactory,
     *,
     engine_name: str,
-    seed: int,
     max_examples: int,
     database: ExampleDatabase | None,
+    seed: int = 0,
     known_invariants: frozenset[str] = frozenset(),
-    known_hashes: frozenset[str] = frozenset(),
-    replay_database: bool = True,
+    replay_only: bool = False,
+    skip_hashes: frozenset[str] = frozenset(),
     on_example: Callable[[int], None] | None = None,
-    scenario_strategy: Any = None,
 ) -> Finding | None:
-    """Run up to ``max_examples`` scenarios; return the shrunk first new failure, or None."""
-    from strategies import scenarios
+    """Search up to ``max_examples`` scenarios; return the shrunk first failure that
+    breaks an invariant not in ``known_invariants``, or None. Without a database
+    the search is seeded by ``seed`` (same seed, same result); with one it draws
+    fresh randomness, as Hypothesis switches the database off for seeded tests.
 
-    strategy = scenario_strategy if scenario_strategy is not None else scenarios()
+    With ``replay_only`` nothing is generated: the saved failures in ``database``
+    are replayed (read-only, so none is forgotten) and the first one whose hash is
+    not in ``skip_hashes`` is returned.
+    """
+    from .adapters import scenarios_for
+
     failing: list[Finding] = []
 
-    def campaign_property(scenario: Scenario) -> None:
+    def check(scenario: Scenario) -> None:
         result = check_scenario(scenario, factory, fail_fast=True)
         if on_example is not None:
             on_example(len(result.events))
         if result.ok:
             return
         names = tuple(v.invariant for v in result.violations) or ("crash",)
-        messages = tuple(str(v) for v in result.violations) or (str(result.crash),)
-        if set(names) <= known_invariants and scenario_hash(scenario) not in known_hashes:
+        if replay_only:
+            if scenario_hash(scenario) in skip_hashes:
+                return
+        elif set(names) <= known_invariants:
             return  # a known bug in a new disguise: keep searching for other ones
+        messages = tuple(str(v) for v in result.violations) or (str(result.crash),)
         failing.append(Finding(scenario, names, messages))
         raise _Interesting(messages[0])
 
-    # one database key per engine: failures of one engine never replay on another
-    campaign_property._hypothesis_internal_add_digest = engine_name.encode()  # type: ignore[attr-defined]
-    phases = [Phase.explicit, Phase.generate, Phase.target, Phase.shrink]
-    if replay_database:
-        phases.insert(1, Phase.reuse)
+    if replay_only:
+        phases = [Phase.reuse]
+        database = None if database is None else ReadOnlyDatabase(database)
+    else:
+        phases = [Phase.explicit, Phase.generate, Phase.target, Phase.shrink]
     test = settings(
         database=database,
         max_examples=max_examples,
@@ -133,23 +156,86 @@ def search(
         report_multiple_bugs=False,
         print_blob=False,
         suppress_health_check=list(HealthCheck),
-    )(given(strategy)(campaign_property))
-    test = hypothesis_seed(seed)(test)
+    )(given(scenarios_for(factory))(_keyed_property(engine_name)))
+    if database is None:
+        # @seed switches the database off, so only a database-less search is seeded;
+        # a campaign's workers draw fresh randomness and share what they find instead
+        test = hypothesis_seed(seed)(test)
+    global _current_check
+    _current_check = check
     try:
         test()
     except _Interesting:
         # Hypothesis replays the minimal example last
         return failing[-1]
+    except unittest.SkipTest:
+        return None  # replay only, and the database holds nothing for this engine
+    finally:
+        _current_check = None
     return None
 
 
-def record(out_dir: Path, finding: Finding) -> tuple[Path, bool]:
-    """Write ``finding`` atomically; returns (path, whether it is new)."""
+def _keyed_property(engine_name: str) -> Callable[[Scenario], None]:
+    """A copy of ``campaign_property`` with its own database key per engine,
+    so failures of one engine never replay on another."""
+    keyed = types.FunctionType(
+        campaign_property.__code__,
+        campaign_property.__globals__,
+        campaign_property.__name__,
+    )
+    keyed.__module__ = campaign_property.__module__
+    keyed.__qualname__ = campaign_property.__qualname__
+    keyed.__annotations__ = dict(campaign_property.__annotations__)
+    keyed._hypothesis_internal_add_digest = engine_name.encode()  # type: ignore[attr-defined]
+    return keyed
+
+
+def replay_database(
+    factory: EngineFactory,
+    *,
+    engine_name: str,
+    database: ExampleDatabase,
+    on_example: Callable[[int], None] | None = None,
+) -> list[Finding]:
+    """Every failure saved in ``database`` for this engine that still fails."""
+    found: list[Finding] = []
+    seen: set[str] = set()
+    while True:
+        finding = search(
+            factory,
+            engine_name=engine_name,
+            max_examples=1,
+            database=database,
+            replay_only=True,
+            skip_hashes=frozenset(seen),
+            on_example=on_example,
+        )
+        if finding is None:
+            return found
+        seen.add(scenario_hash(finding.scenario))
+        found.append(finding)
+
+
+def record(out_dir: Path, finding: Finding, engine_name: str) -> tuple[Path, bool]:
+    """Write ``finding`` atomically, with the engine's mode pinned when the mode alone
+    selects the engine (so ``cashfuzz run FILE`` replays it); returns (path, is new)."""
+    from .gate import MODE_ENGINES
+
+    scenario = finding.scenario
+    mode = MODE_ENGINES.get(engine_name)
+    if mode is not None:
+        scenario = dataclasses.replace(
+            scenario, config=dataclasses.replace(scenario.config, mode=mode)
+        )
     digest = scenario_hash(finding.scenario)
     path = counterexample_path(out_dir, finding.invariants[0], digest)
     if path.exists():
         return path, False
-    write_scenario(finding.scenario, path)
+    described = dataclasses.replace(
+        scenario,
+        description=f"Found by cashfuzz fuzz --engine {engine_name}: {finding.messages[0]}",
+    )
+    write_scenario(described, path)
     return path, True
 
 
@@ -166,7 +252,6 @@ class CampaignSpec:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     seconds: float | None = 60.0
     max_examples: int | None = None
-    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -186,6 +271,8 @@ class FailureReport:
     message: str
     worker: int
     new: bool
+    #: "database" when replayed from the example database, "search" when found anew
+    source: str
 
 
 @dataclass(slots=True)
@@ -211,7 +298,6 @@ def _worker(
 ) -> None:
     factory = resolve_engine(spec.engine)
     database = open_database(spec.database)
-    rounds = 0
 
     def count(event_count: int) -> None:
         with examples.get_lock():
@@ -219,23 +305,31 @@ def _worker(
         with events.get_lock():
             events.value += event_count
 
+    def report(finding: Finding, source: str) -> None:
+        path, new = record(spec.out_dir, finding, spec.engine)
+        reports.put(
+            FailureReport(path, finding.invariants, finding.messages[0], index, new, source)
+        )
+
+    for finding in replay_database(
+        factory, engine_name=spec.engine, database=database, on_example=count
+    ):
+        report(finding, "database")
     while not stop.is_set():
-        known_invariants, known_hashes = recorded_failures(spec.out_dir)
+        known_invariants, _ = recorded_failures(spec.out_dir)
+        chunk = CHUNK_EXAMPLES
+        if spec.max_examples is not None:
+            chunk = max(1, min(chunk, (spec.max_examples - examples.value) // spec.workers))
         finding = search(
             factory,
             engine_name=spec.engine,
-            seed=spec.seed * 1_000_003 + index + rounds * spec.workers,
-            max_examples=CHUNK_EXAMPLES,
+            max_examples=chunk,
             database=database,
             known_invariants=known_invariants,
-            known_hashes=known_hashes,
-            replay_database=rounds == 0,
             on_example=count,
         )
-        rounds += 1
         if finding is not None:
-            path, new = record(spec.out_dir, finding)
-            reports.put(FailureReport(path, finding.invariants, finding.messages[0], index, new))
+            report(finding, "search")
 
 
 def run_campaign(

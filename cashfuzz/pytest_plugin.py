@@ -63,8 +63,10 @@ def cashfuzz_gate(request: pytest.FixtureRequest, tmp_path: Any) -> Callable[...
         )
         if finding is None:
             return
-        path, _ = record(tmp_path / "cashfuzz", finding)
-        replay = f"cashfuzz run {path}" + (f" --engine {name}" if isinstance(engine, str) else "")
+        from cashfuzz.gate import replay_command
+
+        path, _ = record(tmp_path / "cashfuzz", finding, name)
+        replay = replay_command(name, path)
         pytest.fail(
             f"cashfuzz: {finding.messages[0]}\ncounterexample: {path}\nreplay: {replay}",
             pytrace=False,

@@ -5,3 +5,5 @@ from __future__ import annotations
 from strategies.profiles import load_selected_profile
 
 load_selected_profile()
+
+pytest_plugins = ["pytester"]

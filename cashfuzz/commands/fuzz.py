@@ -23,6 +23,7 @@ from typing import Any
 from ..campaign import CampaignProgress, CampaignSpec, run_campaign
 from ..engines import resolve_engine
 from ..errors import UsageError
+from ..gate import replay_command
 
 DEFAULT_DB = Path(".hypothesis") / "cashfuzz-campaign"
 
@@ -55,7 +56,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--out", type=Path, default=Path("cashfuzz-out"), help="where counterexamples are written"
     )
-    parser.add_argument("--seed", type=int, default=0, help="base seed for the workers")
     parser.add_argument(
         "--hypofuzz", action="store_true", help="run under HypoFuzz instead (optional extra)"
     )
@@ -75,7 +75,6 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         seconds=seconds,
         max_examples=args.examples,
-        seed=args.seed,
     )
     if args.hypofuzz:
         return _run_hypofuzz(spec)
@@ -105,12 +104,11 @@ def _run_with_display(spec: CampaignSpec) -> CampaignProgress:
             if failure.path in shown:
                 continue
             shown.add(failure.path)
-            state = "new" if failure.new else "known"
+            state = ("new" if failure.new else "known") + f", from {failure.source}"
             console.print(
                 f"[bold red]FAIL[/] ({state}) {', '.join(failure.invariants)} -> {failure.path}\n"
                 f"      {failure.message}\n"
-                f"      replay: cashfuzz run {failure.path}"
-                + (f" --engine {spec.engine}" if spec.engine not in ("naive",) else "")
+                f"      replay: {replay_command(spec.engine, failure.path)}"
             )
 
     console.print(
