@@ -84,6 +84,7 @@ __all__ = [
     "BtFill",
     "BtOrder",
     "BtResult",
+    "backtrader_classes",
     "run_backtrader",
 ]
 
@@ -401,6 +402,18 @@ def _runtime() -> _Runtime:
             self._rec.on_order(order)
 
     return _Runtime(bt, ListFeed, CashStampBroker, Replay)
+
+
+def backtrader_classes() -> tuple[Any, Any, Any]:
+    """``(backtrader module, in-memory feed class, cash-stamping broker class)``, built once.
+
+    For adapters that drive backtrader with their own strategy. The feed takes
+    ``columns=(datetime nums, opens, highs, lows, closes, volumes)`` and
+    ``symbol``; the broker stamps ``cashfuzz_cash`` (its cash when it notified)
+    on every notification clone. Raises ImportError without backtrader.
+    """
+    rt = _runtime()
+    return rt.bt, rt.feed_cls, rt.broker_cls
 
 
 def run_backtrader(

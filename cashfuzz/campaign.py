@@ -311,10 +311,10 @@ def _worker(
             FailureReport(path, finding.invariants, finding.messages[0], index, new, source)
         )
 
-    for finding in replay_database(
+    for saved in replay_database(
         factory, engine_name=spec.engine, database=database, on_example=count
     ):
-        report(finding, "database")
+        report(saved, "database")
     while not stop.is_set():
         known_invariants, _ = recorded_failures(spec.out_dir)
         chunk = CHUNK_EXAMPLES

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from reference_engine import EngineError
 
-COMMANDS = ("run", "gate", "fuzz", "replay", "bench")
+COMMANDS = ("run", "gate", "fuzz", "replay", "diff", "bench")
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE = 0, 1, 2
 
 

@@ -1,6 +1,7 @@
 """Resolve ``--engine`` names to engine factories.
 
 ``reference`` and ``naive`` are the reference engine in its two modes;
+``backtrader`` is backtrader's broker through ``cashfuzz.adapters.backtrader``;
 ``zoo:NAME`` is a deliberately broken engine from ``cashfuzz.zoo``; and
 ``package.module:factory`` is any callable ``factory(config, observer)``
 returning an object that implements ``reference_engine.EngineUnderTest``.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 from typing import cast
 
 from reference_engine import (
@@ -23,7 +25,7 @@ from reference_engine import (
 
 from .errors import UsageError
 
-BUILT_IN = ("reference", "naive")
+BUILT_IN = ("reference", "naive", "backtrader")
 
 
 def reference_engine_factory(config: EngineConfig, observer: Observer | None = None) -> Engine:
@@ -49,6 +51,14 @@ def resolve_engine(name: str | None) -> EngineFactory:
         return cast(EngineFactory, reference_engine_factory)
     if name == "naive":
         return cast(EngineFactory, naive_engine_factory)
+    if name == "backtrader":
+        if importlib.util.find_spec("backtrader") is None:
+            raise UsageError(
+                "--engine backtrader needs the backtrader package: pip install 'cashfuzz[bench]'"
+            )
+        from .adapters.backtrader import backtrader_factory
+
+        return cast(EngineFactory, backtrader_factory)
     if name.startswith("zoo:"):
         from .zoo import ZOO
 

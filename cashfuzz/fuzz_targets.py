@@ -13,11 +13,11 @@ from pathlib import Path
 
 from hypothesis import given, settings
 
+from cashfuzz.adapters import scenarios_for
 from cashfuzz.campaign import open_database
 from cashfuzz.engines import resolve_engine
 from invariants import check_scenario
 from reference_engine import Scenario, load_scenario, scenario_to_json, write_scenario
-from strategies import scenarios
 
 _ENGINE = os.environ.get("CASHFUZZ_ENGINE", "reference")
 _DATABASE = os.environ.get("CASHFUZZ_DATABASE", ".hypothesis/cashfuzz-campaign")
@@ -37,7 +37,7 @@ def keep_smallest(out_dir: Path, invariant: str, scenario: Scenario) -> Path:
 
 
 @settings(database=open_database(_DATABASE), deadline=None)
-@given(scenarios())
+@given(scenarios_for(resolve_engine(_ENGINE)))
 def test_engine_keeps_every_invariant(scenario: Scenario) -> None:
     """The engine under fuzz keeps every invariant on any scenario."""
     result = check_scenario(scenario, resolve_engine(_ENGINE), fail_fast=True)

@@ -1,0 +1,118 @@
+"""``cashfuzz diff``: one scenario on the reference engine and on backtrader, compared.
+
+Exit 0 when the comparison ran (differences are information, not failure), 2 for
+a bad scenario, a scenario backtrader cannot run, or bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cashfuzz.differential import AGAINST, Comparison, compare, comparison_to_json
+from cashfuzz.errors import UsageError
+from cashfuzz.examples import EXAMPLES, load_example
+from cashfuzz.render import make_console
+from reference_engine import Scenario, load_scenario
+from reference_engine.money import format_cents
+
+EXIT_OK = 0
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``diff`` subcommand."""
+    parser = subparsers.add_parser(
+        "diff",
+        help="run a scenario on the reference engine and on backtrader and explain differences",
+        description=(
+            "Run one scenario on the reference engine (reservation mode) and on backtrader, "
+            "align their orders by id, and list every difference (outcomes, fills, "
+            "commissions, final cash and positions) with a category and an explanation. "
+            "Exit 0 when the comparison ran, 2 for a bad scenario or usage."
+        ),
+    )
+    parser.add_argument("scenario", nargs="?", metavar="SCENARIO", help="a scenario JSON file")
+    parser.add_argument(
+        "--example",
+        metavar="NAME",
+        help=f"a built-in scenario instead of a file ({', '.join(EXAMPLES)})",
+    )
+    parser.add_argument(
+        "--against",
+        choices=AGAINST,
+        default="backtrader",
+        help="the engine to compare with the reference engine (default: backtrader)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    parser.set_defaults(func=diff)
+
+
+def _load(args: argparse.Namespace) -> tuple[Scenario, str]:
+    if args.scenario is not None and args.example is not None:
+        raise UsageError(
+            f"give a SCENARIO file or --example NAME, not both "
+            f"(got {args.scenario!r} and --example {args.example!r})"
+        )
+    if args.example is not None:
+        return load_example(args.example), f"example {args.example}"
+    if args.scenario is None:
+        raise UsageError(
+            f"give a SCENARIO file or --example NAME (built in: {', '.join(EXAMPLES)})"
+        )
+    return load_scenario(args.scenario), str(args.scenario)
+
+
+def diff(args: argparse.Namespace) -> int:
+    """Compare the engines on the scenario and print the differences."""
+    scenario, source = _load(args)
+    comparison = compare(scenario, against=args.against)
+    if args.json:
+        sys.stdout.write(json.dumps(comparison_to_json(comparison), indent=2) + "\n")
+    else:
+        print_comparison(make_console(), comparison, source=source)
+    return EXIT_OK
+
+
+def _side_line(name: str, comparison: Comparison, reference: bool) -> str:
+    result = comparison.reference if reference else comparison.other
+    orders = comparison.reference_orders if reference else comparison.other_orders
+    if result.final is None:
+        return f"{name}: crashed: {result.crash}"
+    fills = sum(len(order.fills) for order in orders.values())
+    positions = ", ".join(f"{p.symbol} {p.quantity}" for p in result.final.positions if p.quantity)
+    broken = ", ".join(sorted({v.invariant for v in result.violations})) or "none"
+    return (
+        f"{name}: {fills} fill(s), final cash {format_cents(result.final.cash)}, "
+        f"positions {positions or 'none'}; invariants broken: {broken}"
+    )
+
+
+def print_comparison(console: Console, comparison: Comparison, *, source: str) -> None:
+    """A headline per engine, then one table row per difference with its explanation."""
+    console.print(Text(f"cashfuzz diff: {source}: reference vs {comparison.against}", style="bold"))
+    console.print(Text(_side_line("reference", comparison, True)))
+    console.print(Text(_side_line(comparison.against, comparison, False)))
+    if comparison.agree:
+        console.print(Text("the engines agree: no differences", style="bold green"))
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_lines=False, expand=False)
+    for name in ("what", "field", "reference", comparison.against, "category", "why"):
+        table.add_column(name, overflow="fold")
+    for difference in comparison.differences:
+        table.add_row(
+            difference.subject,
+            difference.field,
+            difference.reference,
+            difference.other,
+            difference.category,
+            difference.explanation,
+        )
+    console.print(table)
+    console.print(Text(f"{len(comparison.differences)} difference(s)", style="bold yellow"))
