@@ -24,7 +24,7 @@ from reference_engine import (
     Side,
     is_legal_transition,
 )
-from reference_engine.money import format_cents
+from reference_engine.money import TICKS_PER_CENT, format_cents
 
 
 def _money(cents: int) -> str:
@@ -206,7 +206,9 @@ def release_exact(
 def fill_within_reservation(
     before: LedgerSnapshot, event: Event, after: LedgerSnapshot, totals: LogTotals
 ) -> str | None:
-    """The cash an order's fills took never exceeds the reservation they released."""
+    """The cash an order's fills took never exceeds the reservation they released, and a
+    partial BUY fill releases no more than its share: what the order still holds covers
+    its remaining shares at its limit price."""
     if not isinstance(event, OrderFilled):
         return None
     order = after.order(event.order_id)
@@ -220,6 +222,15 @@ def fill_within_reservation(
             f"{_money(order.released)} of the {_money(order.reserved_initial)} reserved "
             f"(last fill {event.quantity} @ {event.price} ticks, limit {order.limit_price})"
         )
+    if order.side is Side.BUY and order.is_open:
+        # notional only, rounded down: the reservation's commission part comes on top
+        needed = order.remaining * order.limit_price // TICKS_PER_CENT
+        if order.reserved < needed:
+            return (
+                f"order {order.order_id} released {_money(event.released)} on a partial fill "
+                f"and holds {_money(order.reserved)}, less than the {_money(needed)} its "
+                f"{order.remaining} remaining shares cost at its limit {order.limit_price} ticks"
+            )
     return None
 
 

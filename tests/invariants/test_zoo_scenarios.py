@@ -1,0 +1,153 @@
+"""Each zoo engine breaks its expected invariants on a minimal hand-written scenario,
+at the event where its defect shows, while the reference engine passes the same one.
+
+Scenarios use one symbol ``X`` at 10.00 and 1000.00 of cash, filled at the same
+bar's close, unless they say otherwise (see ``invariant_kit.scenario``).
+"""
+
+from __future__ import annotations
+
+import pytest
+from invariant_kit import bar, buy, cancel, scenario, sell
+
+from cashfuzz.engines import reference_engine_factory
+from cashfuzz.zoo import ZOO
+from invariants import ALL_INVARIANTS, check_scenario
+from reference_engine import OrderFilled, Scenario
+
+#: the seed's race in miniature: two BUYs of 2 at 100.00 with 300.00 of cash
+RACE = scenario([buy(1, 2), buy(1, 2)], bars=[bar(1, "100")], initial_cash="300")
+#: a GTC BUY cancelled in the bar it was placed (it never had a chance to fill)
+CANCELLED_AT_ONCE = scenario(
+    [buy(1, 1, time_in_force="GTC")], cancels=[cancel(1, 1)], fill_at="next_open"
+)
+
+#: zoo engine -> (scenario, every (invariant, event index) it must report, nothing else)
+CASES: dict[str, tuple[Scenario, set[tuple[str, int]]]] = {
+    # events: 0 market, 1-2 accepted, 3 fill, 4 the second fill refused
+    "naive_sizing": (RACE, {("accepted_orders_funded", 4), ("legal_lifecycle", 4)}),
+    # two identical orders share one key: the second fill (4) finds no entry
+    "keyed_reservation": (
+        scenario([buy(1, 5), buy(1, 5)]),
+        {("reserved_matches_orders", 4), ("release_exact", 4)},
+    ),
+    # 0 market, 1 accepted, wiped at the end of step 1; 2 is its fill at the next open
+    "lump_reservation_wiped": (
+        scenario([buy(1, 1)], bars=[bar(1, "10"), bar(2, "10")], fill_at="next_open"),
+        {("reserved_within_cash", 2), ("reserved_matches_orders", 2), ("release_exact", 2)},
+    ),
+    # 10 bps of slippage: the fill (2) costs 1001.00 against 1000.00 reserved
+    "estimate_below_slippage": (
+        scenario([buy(1, 10)], bars=[bar(1, "100")], initial_cash="2000",
+                 costs={"slippage_bps": "10"}),
+        {("fill_within_reservation", 2)},
+    ),
+    "no_release_on_cancel": (
+        CANCELLED_AT_ONCE,
+        {
+            ("reserved_matches_orders", 2),
+            ("terminal_orders_hold_nothing", 2),
+            ("release_exact", 2),
+        },
+    ),
+    # half of each bar's 10 shares: order 1 fills 5 at t2 (2) releasing everything it held
+    # for the other 5, order 2 takes the freed cash (4), and order 1's second half (5)
+    # spends cash order 2 reserved
+    "partial_fill_releases_all": (
+        scenario(
+            [buy(1, 10, time_in_force="GTC"), buy(2, 95)],
+            bars=[bar(t, "10", volume=10) for t in (1, 2, 3)],
+            fill_at="next_open",
+            max_participation="0.5",
+        ),
+        {("fill_within_reservation", 2), ("reserved_within_cash", 5)},
+    ),
+    # buy 5 and fill (2); at t2 two SELL-everything signals: the second (5) oversells
+    "sell_ignores_pending_sells": (
+        scenario([buy(1, 5), sell(2), sell(2)], bars=[bar(1, "10"), bar(2, "10")]),
+        {("no_oversell", 5)},
+    ),
+    "overdraft_fills": (RACE, {("cash_non_negative", 4), ("reserved_within_cash", 4)}),
+    "unlogged_commission": (
+        scenario([buy(1, 1)], costs={"commission_rate": "0.001", "commission_min": "1"}),
+        {("cash_conservation", 2)},
+    ),
+    # bought at 10.00 (2); the mark moves to 11.00 at t2 (3)
+    "entry_price_equity": (
+        scenario([buy(1, 1)], bars=[bar(1, "10"), bar(2, "11")]),
+        {("equity_identity", 3)},
+    ),
+    "double_counted_fill": (scenario([buy(1, 1)]), {("position_conservation", 2)}),
+    "released_not_logged": (CANCELLED_AT_ONCE, {("release_exact", 2)}),
+    # filled at t1 (2), cancelled at t2 (3)
+    "cancel_filled_order": (
+        scenario([buy(1, 1)], cancels=[cancel(2, 1)]),
+        {("legal_lifecycle", 3)},
+    ),
+    "unrecorded_rejection": (scenario([sell(1)]), {("new_orders_match_events", 1)}),
+    "dropped_sell_signal": (scenario([sell(1)]), {("signals_accounted", -1)}),
+}  # fmt: skip
+
+#: ten fills of one share at 1000.00 with 50 bps of slippage: thousands of possible
+#: prices each, so two runs of the unseeded engine all but surely differ
+UNSEEDED = scenario(
+    [buy(t, 1) for t in range(1, 11)],
+    bars=[bar(t, "1000") for t in range(1, 11)],
+    initial_cash="20000",
+    costs={"slippage_bps": "50"},
+)
+
+
+def test_every_zoo_engine_has_a_scenario() -> None:
+    """Every zoo engine has a hand-written scenario here (the unseeded one has its own)."""
+    assert set(ZOO) == {*CASES, "unseeded_slippage"}
+
+
+def test_every_invariant_is_some_zoo_engines_expected_catch() -> None:
+    """Each invariant is the expected catch of at least one zoo engine."""
+    expected = {name for entry in ZOO.values() for name in entry.caught_by}
+    assert expected == set(ALL_INVARIANTS)
+
+
+def test_every_invariant_fires_on_some_hand_written_scenario() -> None:
+    """Each invariant is reported by at least one zoo engine's scenario (collected mode)."""
+    fired = {name for _, found in CASES.values() for name, _ in found} | {"determinism"}
+    assert fired == set(ALL_INVARIANTS)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_zoo_engine_breaks_its_invariants_where_expected(name: str) -> None:
+    """The zoo engine reports exactly the expected invariants at the expected event indexes."""
+    scenario_, expected = CASES[name]
+    result = check_scenario(scenario_, ZOO[name].factory)
+    assert result.crash is None
+    assert {(v.invariant, v.event_index) for v in result.violations} == expected
+    assert {invariant for invariant, _ in expected} <= set(ZOO[name].caught_by)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_reference_engine_passes_the_zoo_scenario(name: str) -> None:
+    """The reference engine keeps every invariant on the scenario that breaks the zoo engine."""
+    result = check_scenario(CASES[name][0], reference_engine_factory)
+    assert result.ok, [str(v) for v in result.violations] or result.crash
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_fail_fast_stops_at_the_first_expected_invariant(name: str) -> None:
+    """Fail-fast checking reports one violation: one of the engine's expected catches."""
+    result = check_scenario(CASES[name][0], ZOO[name].factory, fail_fast=True)
+    assert len(result.violations) == 1
+    violation = result.violations[0]
+    assert (violation.invariant, violation.event_index) in CASES[name][1]
+
+
+def test_unseeded_slippage_breaks_determinism_at_a_fill() -> None:
+    """Two runs of the unseeded engine differ, first at a fill, and nothing else breaks."""
+    result = check_scenario(UNSEEDED, ZOO["unseeded_slippage"].factory)
+    assert [v.invariant for v in result.violations] == ["determinism"]
+    assert isinstance(result.events[result.violations[0].event_index], OrderFilled)
+
+
+def test_reference_engine_is_deterministic_on_the_unseeded_scenario() -> None:
+    """The reference engine gives the same log twice on the scenario the unseeded engine fails."""
+    assert check_scenario(UNSEEDED, reference_engine_factory).ok
