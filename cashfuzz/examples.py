@@ -13,6 +13,7 @@ from .errors import UsageError
 EXAMPLES: dict[str, str] = {
     "googl-aapl": "googl_aapl.json",
     "googl-aapl-kelly": "googl_aapl_kelly.json",
+    "googl-aapl-two-bars": "googl_aapl_two_bars.json",
 }
 
 
