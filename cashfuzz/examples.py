@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 from importlib import resources
 from pathlib import Path
 
-from reference_engine import Scenario, scenario_from_json
+from reference_engine import Scenario, load_scenario, scenario_from_json
 
 from .errors import UsageError
 
@@ -28,3 +29,32 @@ def load_example(name: str) -> Scenario:
     """A built-in example scenario by name (see EXAMPLES)."""
     path = example_path(name)
     return scenario_from_json(path.read_text(encoding="utf-8"), base_dir=path.parent)
+
+
+def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``SCENARIO`` / ``--example NAME`` pair a command reads its scenario from."""
+    parser.add_argument("scenario", nargs="?", metavar="SCENARIO", help="a scenario JSON file")
+    parser.add_argument(
+        "--example",
+        metavar="NAME",
+        help=f"a built-in scenario instead of a file ({', '.join(EXAMPLES)})",
+    )
+
+
+def scenario_from_arguments(args: argparse.Namespace) -> tuple[Scenario, str]:
+    """The scenario named by exactly one of SCENARIO or --example, and a label for it.
+
+    Raises UsageError for both or neither, ScenarioError for a bad file.
+    """
+    if args.scenario is not None and args.example is not None:
+        raise UsageError(
+            f"give a SCENARIO file or --example NAME, not both "
+            f"(got {args.scenario!r} and --example {args.example!r})"
+        )
+    if args.example is not None:
+        return load_example(args.example), f"example {args.example}"
+    if args.scenario is None:
+        raise UsageError(
+            f"give a SCENARIO file or --example NAME (built in: {', '.join(EXAMPLES)})"
+        )
+    return load_scenario(args.scenario), str(args.scenario)

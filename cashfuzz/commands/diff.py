@@ -17,10 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from cashfuzz.differential import AGAINST, Comparison, compare, comparison_to_json
-from cashfuzz.errors import UsageError
-from cashfuzz.examples import EXAMPLES, load_example
+from cashfuzz.examples import add_scenario_arguments, scenario_from_arguments
 from cashfuzz.render import make_console
-from reference_engine import Scenario, load_scenario
 from reference_engine.money import format_cents
 
 EXIT_OK = 0
@@ -38,12 +36,7 @@ def register(subparsers: Any) -> None:
             "Exit 0 when the comparison ran, 2 for a bad scenario or usage."
         ),
     )
-    parser.add_argument("scenario", nargs="?", metavar="SCENARIO", help="a scenario JSON file")
-    parser.add_argument(
-        "--example",
-        metavar="NAME",
-        help=f"a built-in scenario instead of a file ({', '.join(EXAMPLES)})",
-    )
+    add_scenario_arguments(parser)
     parser.add_argument(
         "--against",
         choices=AGAINST,
@@ -54,24 +47,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=diff)
 
 
-def _load(args: argparse.Namespace) -> tuple[Scenario, str]:
-    if args.scenario is not None and args.example is not None:
-        raise UsageError(
-            f"give a SCENARIO file or --example NAME, not both "
-            f"(got {args.scenario!r} and --example {args.example!r})"
-        )
-    if args.example is not None:
-        return load_example(args.example), f"example {args.example}"
-    if args.scenario is None:
-        raise UsageError(
-            f"give a SCENARIO file or --example NAME (built in: {', '.join(EXAMPLES)})"
-        )
-    return load_scenario(args.scenario), str(args.scenario)
-
-
 def diff(args: argparse.Namespace) -> int:
     """Compare the engines on the scenario and print the differences."""
-    scenario, source = _load(args)
+    scenario, source = scenario_from_arguments(args)
     comparison = compare(scenario, against=args.against)
     if args.json:
         sys.stdout.write(json.dumps(comparison_to_json(comparison), indent=2) + "\n")

@@ -12,12 +12,10 @@ import sys
 from typing import Any
 
 from cashfuzz.engines import resolve_engine
-from cashfuzz.errors import UsageError
-from cashfuzz.examples import EXAMPLES, load_example
+from cashfuzz.examples import add_scenario_arguments, scenario_from_arguments
 from cashfuzz.render import make_console, render_run
 from cashfuzz.report import check_report_path, write_report
 from cashfuzz.results import check_recorded, result_to_json
-from reference_engine import Scenario, load_scenario
 
 EXIT_OK, EXIT_VIOLATION = 0, 1
 
@@ -34,12 +32,7 @@ def register(subparsers: Any) -> None:
             "2 for a bad scenario or usage."
         ),
     )
-    parser.add_argument("scenario", nargs="?", metavar="SCENARIO", help="a scenario JSON file")
-    parser.add_argument(
-        "--example",
-        metavar="NAME",
-        help=f"a built-in scenario instead of a file ({', '.join(EXAMPLES)})",
-    )
+    add_scenario_arguments(parser)
     parser.add_argument(
         "--engine",
         metavar="ENGINE",
@@ -62,24 +55,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _load(args: argparse.Namespace) -> tuple[Scenario, str]:
-    if args.scenario is not None and args.example is not None:
-        raise UsageError(
-            f"give a SCENARIO file or --example NAME, not both "
-            f"(got {args.scenario!r} and --example {args.example!r})"
-        )
-    if args.example is not None:
-        return load_example(args.example), f"example {args.example}"
-    if args.scenario is None:
-        raise UsageError(
-            f"give a SCENARIO file or --example NAME (built in: {', '.join(EXAMPLES)})"
-        )
-    return load_scenario(args.scenario), str(args.scenario)
-
-
 def run(args: argparse.Namespace) -> int:
     """Check the scenario and print it; the exit status says whether it held."""
-    scenario, source = _load(args)
+    scenario, source = scenario_from_arguments(args)
     report_path = None if args.report is None else check_report_path(args.report)
     factory = resolve_engine(args.engine)
     engine = args.engine or f"reference, in the scenario's mode ({scenario.config.mode.value})"
