@@ -1,0 +1,593 @@
+"""What correct cash handling costs: sizer overhead and engine throughput.
+
+Every figure that matters is a ratio of two measurements taken in the same
+process, each the median of repeated rounds, so a slow or busy machine moves
+both sides together:
+
+- ``sizer_overhead_ratio``: time per signal of reservation-aware sizing
+  (``Mode.RESERVATION``: target, pending buys, affordability against available
+  cash, reservation) over naive sizing (``Mode.NAIVE``), measured on
+  ``Engine.step`` calls that carry signals and no bars, so no fill dilutes it;
+- ``engine_vs_backtrader``: the reference engine's symbol-bars per second over
+  backtrader's, on the same bars and the same explicit-quantity orders.
+
+The workload is deterministic: a seeded random walk in ticks per symbol, and a
+one-share order on two thirds of the symbol-bars, alternating BUY and SELL per
+symbol, so every SELL has the share its BUY bought one bar earlier. Bars open at
+the previous close, so a BUY (whose reservation bounds its price by the close it
+was placed on) fills at the next open in the reference engine as in backtrader:
+both engines fill the same orders.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import os
+import platform
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from reference_engine import (
+    Bar,
+    Costs,
+    Engine,
+    EngineConfig,
+    FixedAmount,
+    FixedShares,
+    Kelly,
+    Mode,
+    OrderFilled,
+    PercentEquity,
+    Side,
+    Signal,
+    Sizer,
+)
+from reference_engine.money import TICKS_PER_UNIT
+
+from .backtrader_runner import BtBar, BtOrder
+
+#: Cash and commission of every benchmark workload.
+INITIAL_CASH_CENTS = 100_000_000  # 1,000,000.00
+COMMISSION_RATE = Fraction(1, 1000)
+_START_PRICE = 100 * TICKS_PER_UNIT
+_VOLUME = 1_000_000
+
+#: The sizers compared, parametrised so a batch of 100 BUYs all fit in the cash.
+BENCH_SIZERS: dict[str, Sizer] = {
+    "fixed_amount": FixedAmount(100_000),
+    "percent_equity": PercentEquity(Fraction(1, 200)),
+    "kelly": Kelly(Fraction(1, 100)),
+    "fixed_shares": FixedShares(10),
+}
+BATCH_SIZES: tuple[int, ...] = (1, 10, 100)
+#: The batch size whose median over sizers is the headline ``sizer_overhead_ratio``.
+HEADLINE_BATCH = 10
+_STRENGTH = Decimal("0.6")
+
+
+# --- the workload -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorkStep:
+    """One timestamp of a workload: a bar per symbol, then the signals."""
+
+    timestamp: int
+    bars: tuple[Bar, ...]
+    signals: tuple[Signal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """``symbols`` x ``len(steps)`` bars with one-share orders on two thirds of them."""
+
+    symbols: tuple[str, ...]
+    steps: tuple[WorkStep, ...]
+    initial_cash: int = INITIAL_CASH_CENTS
+    commission_rate: Fraction = COMMISSION_RATE
+
+    @property
+    def symbol_bars(self) -> int:
+        return len(self.symbols) * len(self.steps)
+
+    @property
+    def order_count(self) -> int:
+        return sum(len(step.signals) for step in self.steps)
+
+    def config(self, mode: Mode = Mode.RESERVATION) -> EngineConfig:
+        """The reference engine's settings for this workload (fill at the next open)."""
+        return EngineConfig(
+            initial_cash=self.initial_cash,
+            mode=mode,
+            costs=Costs(commission_rate=self.commission_rate),
+        )
+
+    def bt_bars(self) -> list[BtBar]:
+        """The same bars as backtrader runner input (prices in currency units)."""
+        scale = float(TICKS_PER_UNIT)
+        return [
+            BtBar(
+                bar.timestamp,  # type: ignore[arg-type]
+                bar.symbol,
+                bar.open / scale,
+                bar.high / scale,
+                bar.low / scale,
+                bar.close / scale,
+                float(bar.volume),
+            )
+            for step in self.steps
+            for bar in step.bars
+        ]
+
+    def bt_orders(self) -> list[BtOrder]:
+        """The same orders as backtrader runner input, in the same order."""
+        return [
+            BtOrder(step.timestamp, signal.symbol, signal.side.value, signal.quantity or 0)
+            for step in self.steps
+            for signal in step.signals
+        ]
+
+
+def symbol_names(count: int) -> tuple[str, ...]:
+    """``S000``, ``S001``, ... (sorted, as the engine's bars are)."""
+    return tuple(f"S{i:03d}" for i in range(count))
+
+
+def make_workload(symbols: int, bars: int, *, seed: int = 0) -> Workload:
+    """A deterministic workload of ``symbols`` x ``bars`` symbol-bars.
+
+    Raises ValueError when either count is below 1.
+    """
+    if symbols < 1 or bars < 1:
+        raise ValueError(f"symbols={symbols} and bars={bars} must both be at least 1")
+    rng = random.Random(seed)
+    names = symbol_names(symbols)
+    closes = [_START_PRICE + rng.randint(-50_000, 50_000) for _ in names]
+    sides = [Side.BUY] * symbols
+    steps: list[WorkStep] = []
+    for t in range(bars):
+        step_bars: list[Bar] = []
+        signals: list[Signal] = []
+        for i, name in enumerate(names):
+            previous = closes[i]
+            open_ = previous
+            close = max(1_000, previous + rng.randint(-500, 500))
+            high = max(open_, close) + rng.randint(0, 300)
+            low = max(1, min(open_, close) - rng.randint(0, 300))
+            closes[i] = close
+            step_bars.append(Bar(t, name, open_, high, low, close, _VOLUME))
+            if (t + i) % 3 != 2:
+                signals.append(Signal(t, name, sides[i], quantity=1))
+                sides[i] = Side.SELL if sides[i] is Side.BUY else Side.BUY
+        steps.append(WorkStep(t, tuple(step_bars), tuple(signals)))
+    return Workload(names, tuple(steps))
+
+
+# --- timing helpers -------------------------------------------------------------------
+
+
+@contextmanager
+def clean_heap() -> Iterator[None]:
+    """Collect, then freeze every object alive so far for the duration: the garbage
+    collector then scans only what the timed run creates, whatever else the
+    process holds (Hypothesis, backtrader's modules, an earlier run's results)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def run_engine(workload: Workload, mode: Mode = Mode.RESERVATION) -> tuple[Engine, float]:
+    """Run the reference engine (no observer) over ``workload``; return it and the
+    wall time of its step loop in seconds (in a ``clean_heap``)."""
+    engine = Engine(workload.config(mode))
+    step = engine.step
+    with clean_heap():
+        started = time.perf_counter()
+        for work in workload.steps:
+            step(work.timestamp, work.bars, work.signals)
+        elapsed = time.perf_counter() - started
+    return engine, elapsed
+
+
+def engine_throughput(workload: Workload, rounds: int) -> float:
+    """Median symbol-bars per second of the reference engine over ``rounds`` runs."""
+    seconds = []
+    for _ in range(max(1, rounds)):
+        engine, elapsed = run_engine(workload)
+        del engine  # freed before the next run starts
+        seconds.append(elapsed)
+    return workload.symbol_bars / statistics.median(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class SizingCase:
+    """Engines with marks set, and one batch of BUY signals (one per symbol) to
+    hand each of them in a single ``step``."""
+
+    engines: list[Engine]
+    signals: tuple[Signal, ...]
+
+
+def sizing_case(sizer: Sizer, batch: int, mode: Mode, engines: int) -> SizingCase:
+    """``engines`` fresh engines that have seen one bar for each of ``batch`` symbols."""
+    names = symbol_names(batch)
+    bars = tuple(
+        Bar(0, name, price, price, price, price, _VOLUME)
+        for name, price in zip(
+            names, range(_START_PRICE, _START_PRICE + 97 * batch, 97), strict=True
+        )
+    )
+    config = EngineConfig(
+        initial_cash=INITIAL_CASH_CENTS,
+        mode=mode,
+        costs=Costs(commission_rate=COMMISSION_RATE),
+        sizer=sizer,
+    )
+    prepared = []
+    for _ in range(engines):
+        engine = Engine(config)
+        engine.step(0, bars)
+        prepared.append(engine)
+    signals = tuple(Signal(1, name, Side.BUY, strength=_STRENGTH) for name in names)
+    return SizingCase(prepared, signals)
+
+
+def time_sizing(case: SizingCase) -> float:
+    """Nanoseconds per signal to handle ``case``'s batch once on each engine."""
+    signals = case.signals
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        started = time.perf_counter_ns()
+        for engine in case.engines:
+            engine.step(1, (), signals)
+        elapsed = time.perf_counter_ns() - started
+    finally:
+        if enabled:
+            gc.enable()
+    return elapsed / (len(case.engines) * len(signals))
+
+
+@dataclass(frozen=True, slots=True)
+class SizingRow:
+    """Per-signal nanoseconds (medians over rounds) for one sizer and batch size."""
+
+    sizer: str
+    batch: int
+    reservation_ns: float
+    naive_ns: float
+    ratio: float
+
+
+def measure_sizing(
+    *,
+    rounds: int,
+    signals_per_round: int,
+    sizers: dict[str, Sizer] = BENCH_SIZERS,
+    batches: Iterable[int] = BATCH_SIZES,
+) -> list[SizingRow]:
+    """Per-signal time of both modes for each sizer and batch size.
+
+    Each round measures the two modes back to back (alternating which goes
+    first); a row's ratio is the median of the rounds' paired ratios.
+    """
+    batches = tuple(batches)
+    samples: dict[tuple[str, int], tuple[list[float], list[float]]] = {
+        (name, batch): ([], []) for name in sizers for batch in batches
+    }
+    for round_index in range(max(1, rounds)):
+        for (name, batch), (reserving, naive) in samples.items():
+            engines = max(1, signals_per_round // batch)
+            order = (Mode.RESERVATION, Mode.NAIVE)
+            if round_index % 2:
+                order = order[::-1]
+            for mode in order:
+                case = sizing_case(sizers[name], batch, mode, engines)
+                (reserving if mode is Mode.RESERVATION else naive).append(time_sizing(case))
+    rows = []
+    for (name, batch), (reserving, naive) in samples.items():
+        ratios = [r / n for r, n in zip(reserving, naive, strict=True)]
+        rows.append(
+            SizingRow(
+                name,
+                batch,
+                statistics.median(reserving),
+                statistics.median(naive),
+                statistics.median(ratios),
+            )
+        )
+    return rows
+
+
+def headline_ratio(rows: Iterable[SizingRow], batch: int = HEADLINE_BATCH) -> float:
+    """The median over sizers of the overhead ratio at ``batch`` signals per bar."""
+    return statistics.median(row.ratio for row in rows if row.batch == batch)
+
+
+# --- backtrader ---------------------------------------------------------------------------
+
+
+def backtrader_available() -> bool:
+    """Whether the optional ``backtrader`` extra is installed."""
+    return importlib.util.find_spec("backtrader") is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Versus:
+    """Both engines on one workload: medians of symbol-bars per second, the median of
+    the rounds' paired ratios (reference / backtrader), and each engine's fill count."""
+
+    reference_rate: float
+    backtrader_rate: float
+    ratio: float
+    reference_fills: int
+    backtrader_fills: int
+
+
+def measure_versus(workload: Workload, rounds: int) -> Versus:
+    """Run the reference engine and backtrader (``fill_at="next_open"``, no slippage,
+    the same commission) on ``workload``, alternately, ``rounds`` times each.
+    Raises ImportError without the ``bench`` extra."""
+    from .backtrader_runner import run_backtrader
+
+    bars, orders = workload.bt_bars(), workload.bt_orders()
+    ours: list[float] = []
+    theirs: list[float] = []
+    reference_fills = backtrader_fills = 0
+    for _ in range(max(1, rounds)):
+        engine, seconds = run_engine(workload)
+        ours.append(seconds)
+        reference_fills = sum(isinstance(event, OrderFilled) for event in engine.events)
+        del engine
+        with clean_heap():
+            result = run_backtrader(
+                bars,
+                orders,
+                initial_cash=workload.initial_cash / 100,
+                commission_rate=float(workload.commission_rate),
+                fill_at="next_open",
+            )
+        theirs.append(result.seconds)
+        backtrader_fills = len(result.fills)
+        del result
+    size = workload.symbol_bars
+    return Versus(
+        reference_rate=size / statistics.median(ours),
+        backtrader_rate=size / statistics.median(theirs),
+        ratio=statistics.median(b / a for a, b in zip(ours, theirs, strict=True)),
+        reference_fills=reference_fills,
+        backtrader_fills=backtrader_fills,
+    )
+
+
+# --- the Hypothesis state machine ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleRate:
+    """Hypothesis examples (and, for the state machine, engine steps) in ``seconds``."""
+
+    examples: int
+    steps: int
+    seconds: float
+
+    @property
+    def examples_per_second(self) -> float:
+        return self.examples / self.seconds if self.seconds else 0.0
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds if self.seconds else 0.0
+
+
+def measure_stateful(max_examples: int) -> ExampleRate:
+    """Run ``strategies.stateful``'s machine on the reference engine for ``max_examples``
+    examples with the gate's Hypothesis settings (no database, no deadline, generate
+    and shrink phases, health checks off; derandomized), counting examples and steps."""
+    from hypothesis import HealthCheck, Phase, Verbosity, settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from reference_engine import reference_factory
+    from strategies.stateful import CashMachine, machine_for
+
+    counts = {"examples": 0, "steps": 0}
+    machine: type[CashMachine] = machine_for(reference_factory, name="BenchMachine")  # type: ignore[assignment]
+
+    class Counted(machine):  # type: ignore[valid-type, misc]
+        def __init__(self) -> None:
+            super().__init__()
+            counts["examples"] += 1
+
+        def do_step(self, *args: Any, **kwargs: Any) -> None:
+            counts["steps"] += 1
+            super().do_step(*args, **kwargs)
+
+    chosen = settings(
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=(Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
+    started = time.perf_counter()
+    run_state_machine_as_test(Counted, settings=chosen)
+    seconds = time.perf_counter() - started
+    return ExampleRate(counts["examples"], counts["steps"], seconds)
+
+
+def measure_gate(max_examples: int) -> ExampleRate:
+    """Run ``cashfuzz.gate.run_gate`` on the reference engine (seed 0) for
+    ``max_examples`` scenarios, each checked under every invariant."""
+    from .engines import resolve_engine
+    from .gate import run_gate
+
+    with tempfile.TemporaryDirectory() as out_dir:
+        result = run_gate(
+            resolve_engine("reference"),
+            seed=0,
+            budget_seconds=3_600,
+            max_examples=max_examples,
+            out_dir=Path(out_dir),
+            engine_name="reference",
+        )
+    return ExampleRate(result.examples_run, 0, result.elapsed_seconds)
+
+
+# --- the whole run ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BenchSettings:
+    """How big and how long: ``FULL``, ``QUICK`` or ``TINY`` (the test suite's)."""
+
+    name: str
+    sizing_rounds: int
+    signals_per_round: int
+    #: (symbols, bars) workloads for the reference engine's throughput
+    throughput: tuple[tuple[int, int], ...]
+    throughput_rounds: int
+    #: (symbols, bars) of the backtrader comparison
+    versus: tuple[int, int]
+    versus_rounds: int
+    stateful_examples: int
+    gate_examples: int
+
+
+FULL = BenchSettings(
+    "full", 15, 3_000, ((1, 20_000), (10, 5_000), (100, 1_000)), 5, (10, 5_000), 3, 60, 300
+)
+QUICK = BenchSettings(
+    "quick", 7, 1_000, ((1, 3_000), (10, 500), (100, 60)), 5, (10, 300), 3, 10, 50
+)
+TINY = BenchSettings("tiny", 1, 20, ((1, 20), (10, 4), (100, 2)), 1, (2, 10), 1, 2, 3)
+
+#: What the headline ratios are meant to reach.
+GOALS = {"sizer_overhead_ratio_at_most": 1.10, "engine_vs_backtrader_at_least": 50}
+
+
+def machine_info() -> dict[str, Any]:
+    """Where the figures were measured."""
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+    }
+
+
+def run_bench(
+    settings: BenchSettings, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """Every measurement, as one JSON-ready object (see the module docstring);
+    ``progress`` is told what runs next."""
+
+    def say(message: str) -> None:
+        if progress is not None:
+            progress(message)
+
+    say("sizing: reservation vs naive")
+    rows = measure_sizing(
+        rounds=settings.sizing_rounds, signals_per_round=settings.signals_per_round
+    )
+    throughput = []
+    for symbols, bars in settings.throughput:
+        say(f"reference engine: {symbols} symbols x {bars} bars")
+        workload = make_workload(symbols, bars)
+        throughput.append(
+            {
+                "symbols": symbols,
+                "bars": bars,
+                "symbol_bars": workload.symbol_bars,
+                "symbol_bars_per_second": engine_throughput(workload, settings.throughput_rounds),
+            }
+        )
+    versus_symbols, versus_bars = settings.versus
+    workload = make_workload(versus_symbols, versus_bars)
+    versus: dict[str, Any] = {
+        "symbols": versus_symbols,
+        "bars": versus_bars,
+        "symbol_bars": workload.symbol_bars,
+        "orders": workload.order_count,
+        "reference_symbol_bars_per_second": None,
+        "backtrader_symbol_bars_per_second": None,
+        "reference_fills": None,
+        "backtrader_fills": None,
+    }
+    ratio: float | None = None
+    reason: str | None = None
+    if backtrader_available():
+        say(f"reference engine vs backtrader: {versus_symbols} symbols x {versus_bars} bars")
+        found = measure_versus(workload, settings.versus_rounds)
+        ratio = found.ratio
+        versus.update(
+            reference_symbol_bars_per_second=found.reference_rate,
+            backtrader_symbol_bars_per_second=found.backtrader_rate,
+            reference_fills=found.reference_fills,
+            backtrader_fills=found.backtrader_fills,
+        )
+    else:
+        reason = "backtrader is not installed: pip install 'cashfuzz[bench]'"
+    say("Hypothesis state machine")
+    stateful = measure_stateful(settings.stateful_examples)
+    say("gate (scenarios under every invariant)")
+    gate = measure_gate(settings.gate_examples)
+    return {
+        "sizer_overhead_ratio": headline_ratio(rows),
+        "engine_vs_backtrader": ratio,
+        "engine_vs_backtrader_reason": reason,
+        "sizer_overhead_batch": HEADLINE_BATCH,
+        "sizing": [
+            {
+                "sizer": row.sizer,
+                "batch": row.batch,
+                "reservation_ns_per_signal": row.reservation_ns,
+                "naive_ns_per_signal": row.naive_ns,
+                "ratio": row.ratio,
+            }
+            for row in rows
+        ],
+        "throughput": throughput,
+        "versus_backtrader": versus,
+        "stateful": {
+            "hypothesis_settings": "the gate's: no database, no deadline, generate+shrink",
+            "examples": stateful.examples,
+            "steps": stateful.steps,
+            "seconds": stateful.seconds,
+            "examples_per_second": stateful.examples_per_second,
+            "steps_per_second": stateful.steps_per_second,
+        },
+        "gate": {
+            "examples": gate.examples,
+            "seconds": gate.seconds,
+            "examples_per_second": gate.examples_per_second,
+        },
+        "goals": dict(GOALS),
+        "settings": {
+            "size": settings.name,
+            "sizing_rounds": settings.sizing_rounds,
+            "signals_per_round": settings.signals_per_round,
+            "throughput_rounds": settings.throughput_rounds,
+            "versus_rounds": settings.versus_rounds,
+            "stateful_max_examples": settings.stateful_examples,
+            "gate_max_examples": settings.gate_examples,
+        },
+        "machine": machine_info(),
+    }
