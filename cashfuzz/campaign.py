@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import queue as queue_module
 import time
+import traceback
 import types
 import unittest
 from collections.abc import Callable
@@ -275,12 +276,20 @@ class FailureReport:
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class WorkerError:
+    worker: int
+    message: str
+
+
 @dataclass(slots=True)
 class CampaignProgress:
     examples: int = 0
     events: int = 0
     elapsed: float = 0.0
     failures: list[FailureReport] = field(default_factory=list)
+    #: workers that died of an error in cashfuzz or Hypothesis, not of a finding
+    errors: list[WorkerError] = field(default_factory=list)
     workers_alive: int = 0
 
     @property
@@ -289,6 +298,22 @@ class CampaignProgress:
 
 
 def _worker(
+    index: int,
+    spec: CampaignSpec,
+    reports: Any,
+    stop: Any,
+    examples: Any,
+    events: Any,
+) -> None:
+    try:
+        _work(index, spec, reports, stop, examples, events)
+    except Exception as error:  # reported to the main process, then re-raised
+        detail = "".join(traceback.format_exception_only(error)).strip()
+        reports.put(WorkerError(index, detail))
+        raise
+
+
+def _work(
     index: int,
     spec: CampaignSpec,
     reports: Any,
@@ -395,6 +420,10 @@ def run_campaign(
 def _drain(reports: Any, progress: CampaignProgress) -> None:
     while True:
         try:
-            progress.failures.append(reports.get_nowait())
+            report = reports.get_nowait()
         except queue_module.Empty:
             return
+        if isinstance(report, WorkerError):
+            progress.errors.append(report)
+        else:
+            progress.failures.append(report)

@@ -3,7 +3,8 @@
 Runs until --minutes or --examples is spent, or Ctrl-C. Every failure is
 shrunk, written to --out as a replayable scenario file, and only then shown.
 Rerun with the same --db (or --redis) to resume from every failure found so
-far. Exit 1 when the campaign found a failure, 0 when it found none.
+far. Exit 1 when the campaign found a failure, 0 when it found none, 2 when a
+worker died of an error of its own (or on bad usage).
 
 With --hypofuzz the campaign is handed to HypoFuzz (coverage-guided; an
 optional extra under a non-commercial licence) over the same database.
@@ -26,6 +27,8 @@ from ..errors import UsageError
 from ..gate import replay_command
 
 DEFAULT_DB = Path(".hypothesis") / "cashfuzz-campaign"
+#: A worker died of an error of its own (not a finding): the campaign cannot vouch for anything.
+EXIT_ERROR = 2
 
 
 def register(subparsers: Any) -> None:
@@ -79,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if args.hypofuzz:
         return _run_hypofuzz(spec)
     progress = _run_with_display(spec)
+    if progress.errors:
+        return EXIT_ERROR
     return 1 if progress.failures else 0
 
 
@@ -136,12 +141,15 @@ def _run_with_display(spec: CampaignSpec) -> CampaignProgress:
 
         progress = run_campaign(spec, update)
     announce(progress)
+    for error in progress.errors:
+        console.print(f"[bold red]ERROR[/] worker {error.worker} died: {error.message}")
     console.print(table(progress))
-    verdict = (
-        f"{progress.distinct_failures} distinct failure(s) written to {spec.out_dir}"
-        if progress.failures
-        else "no invariant broke"
-    )
+    if progress.errors:
+        verdict = f"{len(progress.errors)} worker(s) died of an error: the run proves nothing"
+    elif progress.failures:
+        verdict = f"{progress.distinct_failures} distinct failure(s) written to {spec.out_dir}"
+    else:
+        verdict = "no invariant broke"
     console.print(f"cashfuzz fuzz: {progress.examples:,} examples, {verdict}")
     return progress
 

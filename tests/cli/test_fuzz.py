@@ -152,3 +152,19 @@ def test_two_workers_share_a_failure_through_redis(tmp_path: Path, redis_url: st
     assert f"from database) accepted_orders_funded -> {tmp_path / 'b'}" in " ".join(
         second.stderr.split()
     )
+
+
+def test_campaign_whose_workers_die_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A worker that dies of its own error (here: no Redis at that address) is never a pass."""
+    status = main(
+        [
+            "fuzz", "--engine", "reference", "--examples", "50", "--workers", "1",
+            "--redis", "redis://127.0.0.1:1/0", "--out", str(tmp_path / "out"),
+        ]
+    )  # fmt: skip
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "worker 0 died" in err
+    assert "proves nothing" in err
