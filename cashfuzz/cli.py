@@ -1,8 +1,9 @@
-"""``cashfuzz``: run, gate, fuzz, replay and bench.
+"""``cashfuzz``: run, gate, fuzz, replay, diff and bench.
 
 Exit status: 0 when every invariant held, 1 when one broke, 2 for bad input
-or usage. Each subcommand lives in ``cashfuzz.commands.<name>`` and exposes
-``register(subparsers)``, which sets ``func(args) -> int`` on its parser.
+or usage, 3 when cashfuzz itself failed. Each subcommand lives in
+``cashfuzz.commands.<name>`` and exposes ``register(subparsers)``, which sets
+``func(args) -> int`` on its parser.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import argparse
 import importlib
 import importlib.util
 import sys
+import traceback
 from collections.abc import Sequence
 
 from reference_engine import EngineError
 
 COMMANDS = ("run", "gate", "fuzz", "replay", "diff", "bench")
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE = 0, 1, 2
+#: cashfuzz itself failed (a bug of ours, or of a library): never reported as 0 or 1
+EXIT_INTERNAL = 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,6 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader (e.g. `| head`) went away; nothing left to say
         sys.stderr.close()
         return EXIT_OK
+    except Exception:  # noqa: BLE001 - shown with its traceback, and never exit 0 or 1
+        traceback.print_exc()
+        sys.stderr.write(
+            "cashfuzz: internal error (the traceback above); nothing was proven either way\n"
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":
