@@ -36,7 +36,7 @@ from reference_engine import (
     Signal,
     Timestamp,
 )
-from reference_engine.money import SLIPPAGE_SCALE, fee_cents
+from reference_engine.money import SLIPPAGE_SCALE
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,29 +178,16 @@ class _OversellEngine(Engine):
 
 class _OverdraftEngine(Engine):
     def _refuse(
-        self, timestamp: Timestamp, order: OrderRecord, quantity: int, price: int, delta: int
+        self,
+        timestamp: Timestamp,
+        order: OrderRecord,
+        quantity: int,
+        price: int,
+        delta: int,
+        commission: int,
     ) -> None:
         # like nautilus_trader's cash account: the fill goes through and the balance goes short
-        costs = self._costs
-        before, after = order.notional, order.notional + quantity * price
-        rate, minimum = costs.commission_rate, costs.commission_min
-        commission = fee_cents(after, rate, minimum) - fee_cents(before, rate, minimum)
-        self.ledger.fill(order, quantity, price, delta, 0)
-        self._emit(
-            OrderFilled(
-                timestamp,
-                order.order_id,
-                order.symbol,
-                order.side,
-                quantity,
-                price,
-                commission,
-                delta,
-                0,
-                order.filled,
-                order.remaining,
-            )
-        )
+        self._book_fill(timestamp, order, quantity, price, delta, commission, 0)
 
 
 # --- unlogged_commission ------------------------------------------------------------------

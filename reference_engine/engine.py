@@ -454,11 +454,23 @@ class Engine:
         else:
             cash_delta, commission = self._costs.sell_fill(before, after)
             release = order.reserved if completes else self._sell_release(order, after)
-        ledger = self.ledger
-        if ledger.cash + cash_delta < 0:
-            self._refuse(timestamp, order, quantity, price, cash_delta)
+        if self.ledger.cash + cash_delta < 0:
+            self._refuse(timestamp, order, quantity, price, cash_delta, commission)
             return
-        ledger.fill(order, quantity, price, cash_delta, release)
+        self._book_fill(timestamp, order, quantity, price, cash_delta, commission, release)
+
+    def _book_fill(
+        self,
+        timestamp: Timestamp,
+        order: OrderRecord,
+        quantity: int,
+        price: int,
+        cash_delta: int,
+        commission: int,
+        release: int,
+    ) -> None:
+        """Apply a priced fill to the ledger, then log it."""
+        self.ledger.fill(order, quantity, price, cash_delta, release)
         self._emit(
             OrderFilled(
                 timestamp,
@@ -491,8 +503,15 @@ class Engine:
         return min(used, order.reserved_initial) - order.released
 
     def _refuse(
-        self, timestamp: Timestamp, order: OrderRecord, quantity: int, price: int, delta: int
+        self,
+        timestamp: Timestamp,
+        order: OrderRecord,
+        quantity: int,
+        price: int,
+        delta: int,
+        commission: int,
     ) -> None:
+        """A fill cash cannot pay (only an engine without reservations gets here)."""
         self.ledger.refuse_fill(order)
         self._emit(
             FillRefused(
