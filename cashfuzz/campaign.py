@@ -37,7 +37,7 @@ from hypothesis.database import (
 from invariants import check_scenario
 from reference_engine import EngineFactory, Scenario, scenario_to_json, write_scenario
 
-from .engines import resolve_engine
+from .engines import pin_engine_mode, resolve_engine
 from .errors import UsageError
 
 #: Examples a worker runs between looks at the stop flag and the corpus.
@@ -220,14 +220,7 @@ def replay_database(
 def record(out_dir: Path, finding: Finding, engine_name: str) -> tuple[Path, bool]:
     """Write ``finding`` atomically, with the engine's mode pinned when the mode alone
     selects the engine (so ``cashfuzz run FILE`` replays it); returns (path, is new)."""
-    from .gate import MODE_ENGINES
-
-    scenario = finding.scenario
-    mode = MODE_ENGINES.get(engine_name)
-    if mode is not None:
-        scenario = dataclasses.replace(
-            scenario, config=dataclasses.replace(scenario.config, mode=mode)
-        )
+    scenario = pin_engine_mode(finding.scenario, engine_name)
     digest = scenario_hash(finding.scenario)
     path = counterexample_path(out_dir, finding.invariants[0], digest)
     if path.exists():

@@ -21,6 +21,7 @@ from reference_engine import (
     EngineUnderTest,
     Mode,
     Observer,
+    Scenario,
 )
 
 from .errors import UsageError
@@ -79,6 +80,19 @@ def resolve_engine(name: str | None) -> EngineFactory:
     if not callable(factory):
         raise UsageError(f"--engine {name!r}: {module_name} has no callable {attribute!r}")
     return cast(EngineFactory, factory)
+
+
+#: Engines that the scenario's ``mode`` alone selects: their counterexample files
+#: carry the mode, so ``cashfuzz run FILE`` replays them without ``--engine``.
+MODE_ENGINES: dict[str, Mode] = {"reference": Mode.RESERVATION, "naive": Mode.NAIVE}
+
+
+def pin_engine_mode(scenario: Scenario, engine_name: str) -> Scenario:
+    """``scenario`` with its mode set to select ``engine_name``, when a mode can."""
+    mode = MODE_ENGINES.get(engine_name)
+    if mode is None or scenario.config.mode is mode:
+        return scenario
+    return dataclasses.replace(scenario, config=dataclasses.replace(scenario.config, mode=mode))
 
 
 def describe(factory: EngineFactory) -> str:

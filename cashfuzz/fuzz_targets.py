@@ -15,7 +15,7 @@ from hypothesis import given, settings
 
 from cashfuzz.adapters import scenarios_for
 from cashfuzz.campaign import open_database
-from cashfuzz.engines import resolve_engine
+from cashfuzz.engines import pin_engine_mode, resolve_engine
 from invariants import check_scenario
 from reference_engine import Scenario, load_scenario, scenario_to_json, write_scenario
 
@@ -33,10 +33,14 @@ def keep_smallest(out_dir: Path, invariant: str, scenario: Scenario) -> Path:
     path = out_dir / f"hypofuzz-{invariant}.json"
     if path.exists() and _size(load_scenario(path)) <= _size(scenario):
         return path
-    return write_scenario(scenario, path)
+    return write_scenario(pin_engine_mode(scenario, _ENGINE), path)
 
 
-@settings(database=open_database(_DATABASE), deadline=None)
+# HypoFuzz fuzzes only tests whose database is the default one: make ours the default
+settings.register_profile("cashfuzz-hypofuzz", database=open_database(_DATABASE), deadline=None)
+settings.load_profile("cashfuzz-hypofuzz")
+
+
 @given(scenarios_for(resolve_engine(_ENGINE)))
 def test_engine_keeps_every_invariant(scenario: Scenario) -> None:
     """The engine under fuzz keeps every invariant on any scenario."""

@@ -167,7 +167,9 @@ def _run_hypofuzz(spec: CampaignSpec) -> int:
     )
     command = [
         "hypothesis", "fuzz", "-n", str(spec.workers), "--no-dashboard",
-        "--", str(target), "-p", "no:cacheprovider",
+        # the target's own settings only: not those of whatever project it sits in
+        "--", str(target), "-p", "no:cacheprovider", "-o", "addopts=",
+        "--rootdir", str(target.parent),
     ]  # fmt: skip
     process = subprocess.Popen(command, env=env)
     try:
