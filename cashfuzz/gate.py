@@ -51,7 +51,11 @@ CRASH = "crash"
 @dataclass(frozen=True, slots=True)
 class GateResult:
     """What a gate run found. ``invariant_counts`` maps each invariant (or ``crash``)
-    to the number of distinct failing examples it broke first in."""
+    to the number of distinct failing examples it broke first in.
+
+    ``first_failure_seconds`` (from the start of the run until the first failing
+    example had been checked) and ``examples_to_first_failure`` (examples checked
+    up to and including it) are None when nothing failed."""
 
     engine_name: str
     seed: int
@@ -65,6 +69,8 @@ class GateResult:
     counterexample_path: Path | None = None
     recorded: RecordedCheck | None = None
     replay_command: str | None = None
+    first_failure_seconds: float | None = None
+    examples_to_first_failure: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -90,6 +96,8 @@ class _Tracker:
     shrink_seconds: float
     examples_run: int = 0
     first_failure_at: float | None = None
+    first_failure_checked_at: float | None = None
+    examples_to_first_failure: int | None = None
     shrink_cut_short: bool = False
     budget_exhausted: bool = False
     failing: dict[str, str] = field(default_factory=dict)
@@ -174,6 +182,8 @@ def run_gate(
             return
         if tracker.first_failure_at is None:
             tracker.first_failure_at = now
+            tracker.first_failure_checked_at = time.monotonic()
+            tracker.examples_to_first_failure = tracker.examples_run
         tracker.failing.setdefault(_scenario_key(scenario), _first_problem(result))
         tracker.last_failure = scenario
         if final:
@@ -203,6 +213,7 @@ def run_gate(
         if tracker.last_failure is None:
             raise
     elapsed = time.monotonic() - started
+    checked_at = tracker.first_failure_checked_at
     counts = Counter(tracker.failing.values())
     common = GateResult(
         engine_name=engine_name,
@@ -213,6 +224,8 @@ def run_gate(
         elapsed_seconds=elapsed,
         budget_exhausted=tracker.budget_exhausted,
         shrink_cut_short=tracker.shrink_cut_short,
+        first_failure_seconds=None if checked_at is None else checked_at - started,
+        examples_to_first_failure=tracker.examples_to_first_failure,
     )
     found = tracker.final or tracker.last_failure
     if found is None:

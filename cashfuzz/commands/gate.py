@@ -128,6 +128,10 @@ def result_to_payload(result: GateResult) -> dict[str, Any]:
         "elapsed_seconds": round(result.elapsed_seconds, 3),
         "budget_exhausted": result.budget_exhausted,
         "shrink_cut_short": result.shrink_cut_short,
+        "first_failure_seconds": (
+            None if result.first_failure_seconds is None else round(result.first_failure_seconds, 3)
+        ),
+        "examples_to_first_failure": result.examples_to_first_failure,
         "counterexample_path": (
             None if result.counterexample_path is None else str(result.counterexample_path)
         ),
@@ -160,6 +164,13 @@ def print_result(console: Console, result: GateResult) -> None:
             style="bold red",
         )
     )
+    if result.first_failure_seconds is not None:
+        console.print(
+            Text(
+                f"  first failure after {result.examples_to_first_failure} example(s) "
+                f"in {result.first_failure_seconds:.2f} s"
+            )
+        )
     for name, count in result.invariant_counts:
         console.print(Text(f"  {name} broke first in {count} example(s)", style="red"))
     if result.shrink_cut_short:

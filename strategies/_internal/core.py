@@ -4,17 +4,24 @@ Everything is drawn so that it is valid without filtering: a bar draws its low,
 then a spread, then open and close between; a cancel picks a real order id and a
 timestamp at or after that order's signal. Integers shrink toward their lower
 bound and ``sampled_from``/``one_of`` toward their first choice, so the order
-of choices below is the order of simplicity: one symbol, flat bars, BUY, DAY,
-fixed slippage, no participation cap, fills at the same bar's close.
+of choices below is the order of simplicity: one symbol, flat bars, no later
+bar, BUY, DAY, fixed slippage, no participation cap, fills at the same bar's close.
+
+Speed: no strategy is built while drawing. Everything whose range depends on an
+earlier draw (a price within the range the cash sets, a symbol not yet taken, a
+signal's timestamp, a cancel's order) is drawn as a plain integer from a strategy
+built once, and mapped into that range afterwards. ``scenarios()`` and
+``bar_streams()`` return one cached strategy per distinct set of bounds.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
@@ -39,6 +46,8 @@ from reference_engine import (
     Timestamp,
 )
 
+T = TypeVar("T")
+
 #: 0.01 and 100,000.00 in ticks of 0.0001.
 MIN_PRICE = 100
 MAX_PRICE = 1_000_000_000
@@ -58,6 +67,22 @@ _POSITION_SCALE = 1_000
 #: length. It is always exactly one choice (``sampled_from`` of a one-element list
 #: draws none), so when shrinking shortens the list the later draws stay aligned.
 _INDEX = st.integers(0, 255)
+
+
+#: Three times in four an optional element is present; 0, its simplest value, is absent.
+_PRESENT = st.integers(0, 3)
+
+
+@st.composite
+def _optional(draw: st.DrawFn, strategy: st.SearchStrategy[T]) -> T | None:
+    """``strategy``'s values three times in four, else None, which is the simplest.
+
+    Hypothesis deletes list elements of more than a few choices poorly (it cannot
+    cut one out of the middle of a list), but it readily sets a whole element to
+    its simplest form: for an element drawn from this, that form is None, which the
+    caller drops, and the remaining two-choice element is then easy to delete.
+    """
+    return draw(strategy) if draw(_PRESENT) else None
 
 
 def _check_int(name: str, value: object, *, minimum: int | None = None) -> int:
@@ -140,6 +165,7 @@ def _bar_from(
     )
 
 
+@cache
 def _shapes(min_volume: int, max_volume: int) -> st.SearchStrategy[tuple[int, int, int, int]]:
     """(spread in bps above the low, open and close positions in the range, volume)."""
     return st.tuples(
@@ -179,24 +205,29 @@ def _moved(close: int, move_bps: int, min_price: int, max_price: int) -> int:
     return max(min_price, min(max_price, close + close * move_bps // 10_000))
 
 
+def _within(offset: int, low: int, high: int) -> int:
+    """``offset`` mapped into low..high; offset 0 is ``low``, so it shrinks toward ``low``."""
+    return low + offset % (high - low + 1)
+
+
 _Shape = tuple[int, int, int, int]
-#: One symbol's bars: its first low and shape, then per later step a move and a
-#: shape, or None for a gap.
+#: One symbol's bars: the offset of its first low within the price range, its first
+#: shape, then per later step None (no bar) or a move and a shape.
 _Series = tuple[int, _Shape, list[tuple[int, _Shape] | None]]
+#: A first low is drawn as an offset into whatever price range the scenario allows,
+#: so the strategy does not depend on that range (which depends on the drawn cash).
+_OFFSETS = st.integers(0, MAX_PRICE - MIN_PRICE)
 
 
-def _series(
-    *, min_later: int, max_later: int, min_price: int, max_price: int, max_volume: int
-) -> st.SearchStrategy[_Series]:
+@cache
+def _series(*, min_later: int, max_later: int, max_volume: int) -> st.SearchStrategy[_Series]:
     shapes = _shapes(0, max_volume)
     # mostly small moves, so orders placed at a close often fill at the next open
     moves = st.one_of(st.integers(-50, 50), st.integers(-_MAX_MOVE_BPS, _MAX_MOVE_BPS))
-    later = st.one_of(st.tuples(moves, shapes), st.none())
-    return st.tuples(
-        prices(min_price=min_price, max_price=max_price),
-        shapes,
-        st.lists(later, min_size=min_later, max_size=max_later),
-    )
+    # None first: shrinking turns a later bar into a gap (and drops its draws), so
+    # counterexamples keep only the bars they need
+    later = st.one_of(st.none(), st.tuples(moves, shapes))
+    return st.tuples(_OFFSETS, shapes, st.lists(later, min_size=min_later, max_size=max_later))
 
 
 def _assemble(
@@ -205,7 +236,8 @@ def _assemble(
     """Bars per timestamp 0, 1, ... from per-symbol series (in ``columns`` order)."""
     length = 1 + max(len(series[2]) for _, series in columns)
     steps: list[list[Bar]] = [[] for _ in range(length)]
-    for name, (low, shape, later) in columns:
+    for name, (offset, shape, later) in columns:
+        low = _within(offset, min_price, max_price)
         bar = _bar_from(name, 0, low, shape, max_price)
         steps[0].append(bar)
         close = bar.close
@@ -234,7 +266,8 @@ def bar_streams(
 
     Every symbol has a bar at step 0; later a symbol may miss a step (a gap, or
     its series ends early), and prices walk up to 20% per step from the last
-    close, shrinking toward flat. Raises InvalidArgument on bad bounds or symbols.
+    close, shrinking toward flat and toward gaps. Raises InvalidArgument on bad
+    bounds or symbols.
     """
     names = _check_symbols(symbols)
     _check_int("min_steps", min_steps, minimum=1)
@@ -242,14 +275,20 @@ def bar_streams(
     _check_range("min_steps", min_steps, "max_steps", max_steps)
     prices(min_price=min_price, max_price=max_price)
     _check_int("max_volume", max_volume, minimum=0)
+    return _bar_streams(names, min_steps, max_steps, min_price, max_price, max_volume)
+
+
+@cache
+def _bar_streams(
+    names: tuple[str, ...],
+    min_steps: int,
+    max_steps: int,
+    min_price: int,
+    max_price: int,
+    max_volume: int,
+) -> st.SearchStrategy[tuple[tuple[Bar, ...], ...]]:
     # each symbol's whole series is one contiguous draw, so shrinking can drop it
-    one = _series(
-        min_later=min_steps - 1,
-        max_later=max_steps - 1,
-        min_price=min_price,
-        max_price=max_price,
-        max_volume=max_volume,
-    )
+    one = _series(min_later=min_steps - 1, max_later=max_steps - 1, max_volume=max_volume)
     return st.tuples(*(one for _ in names)).map(
         lambda drawn: _assemble(list(zip(names, drawn, strict=True)), min_price, max_price)
     )
@@ -260,11 +299,31 @@ def bar_streams(
 
 # two BUYs to one SELL: a SELL needs a position first
 _sides = st.integers(0, 2).map(lambda n: Side.SELL if n == 2 else Side.BUY)
+_TIME_IN_FORCE = st.sampled_from((TimeInForce.DAY, TimeInForce.GTC))
+
+
+_STRENGTHS = st.integers(0, 100).map(lambda n: Decimal(n) / 100)
 
 
 def strengths() -> st.SearchStrategy[Decimal]:
     """Signal strengths 0.00..1.00 in hundredths (exact decimals)."""
-    return st.integers(0, 100).map(lambda n: Decimal(n) / 100)
+    return _STRENGTHS
+
+
+@cache
+def _quantities(max_quantity: int) -> st.SearchStrategy[int | None]:
+    return st.one_of(st.none(), st.integers(1, min(10, max_quantity)), st.integers(1, max_quantity))
+
+
+#: A signal's fields after its timestamp and symbol: side, quantity, strength, time in force.
+_SignalBody = tuple[Side, int | None, Decimal | None, TimeInForce]
+
+
+@cache
+def _signal_bodies(max_quantity: int) -> st.SearchStrategy[_SignalBody]:
+    return st.tuples(
+        _sides, _quantities(max_quantity), st.one_of(st.none(), _STRENGTHS), _TIME_IN_FORCE
+    )
 
 
 def signals(
@@ -279,15 +338,9 @@ def signals(
     _check_timestamp(timestamp)
     _check_int("max_quantity", max_quantity, minimum=1)
     return st.builds(
-        Signal,
-        timestamp=st.just(timestamp),
-        symbol=st.sampled_from(names),
-        side=_sides,
-        quantity=st.one_of(
-            st.none(), st.integers(1, min(10, max_quantity)), st.integers(1, max_quantity)
-        ),
-        strength=st.one_of(st.none(), strengths()),
-        time_in_force=st.sampled_from((TimeInForce.DAY, TimeInForce.GTC)),
+        lambda symbol, body: Signal(timestamp, symbol, *body),
+        st.sampled_from(names),
+        _signal_bodies(max_quantity),
     )
 
 
@@ -343,15 +396,32 @@ def cancels(
             )
     if not signals or max_size == 0:
         return st.just(())
-    ids = order_ids_by_signal(signals, timeline)
-    starts = [position[signal.timestamp] for signal in signals]
+    chosen = tuple(signals)
+    return _cancel_picks(max_size).map(lambda picks: _resolve_cancels(picks, chosen, timeline))
 
-    def one(index: int) -> st.SearchStrategy[Cancel]:
-        later = timeline[starts[index] :]
-        return _INDEX.map(lambda i: Cancel(later[i % len(later)], ids[index]))
 
-    picks = st.lists(_INDEX.flatmap(lambda i: one(i % len(signals))), max_size=max_size)
-    return picks.map(lambda found: tuple(sorted(found, key=lambda c: position[c.timestamp])))
+#: A cancel as two indices: which signal's order, and which step at or after it.
+_CancelPick = tuple[int, int]
+
+
+@cache
+def _cancel_picks(max_size: int) -> st.SearchStrategy[list[_CancelPick]]:
+    return st.lists(st.tuples(_INDEX, _INDEX), max_size=max_size)
+
+
+def _resolve_cancels(
+    picks: Sequence[_CancelPick], signal_list: Sequence[Signal], timeline: Sequence[Timestamp]
+) -> tuple[Cancel, ...]:
+    """Cancels in timestamp order, each of a real order at or after its signal's step."""
+    position = {timestamp: i for i, timestamp in enumerate(timeline)}
+    ids = order_ids_by_signal(signal_list, timeline)
+    found = []
+    for which, when in picks:
+        index = which % len(signal_list)
+        later = timeline[position[signal_list[index].timestamp] :]
+        found.append(Cancel(later[when % len(later)], ids[index]))
+    # stable: cancels at one timestamp keep their drawn order
+    return tuple(sorted(found, key=lambda cancel: position[cancel.timestamp]))
 
 
 # --- configuration --------------------------------------------------------------------
@@ -437,13 +507,14 @@ def participation_caps() -> st.SearchStrategy[Fraction | None]:
     )
 
 
-def _enum_choice(name: str, value: object, kind: type[Any], order: tuple[Any, ...]) -> Any:
-    if value is None:
-        return st.sampled_from(order)
-    if not isinstance(value, kind):
+def _check_enum(name: str, value: object, kind: type[Any]) -> None:
+    if value is not None and not isinstance(value, kind):
         valid = ", ".join(f"{kind.__name__}.{member.name}" for member in kind)
         raise InvalidArgument(f"{name}={value!r} must be None (draw it) or one of {valid}")
-    return st.just(value)
+
+
+def _enum_choice(value: Any, order: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    return st.sampled_from(order) if value is None else st.just(value)
 
 
 # --- scenarios ------------------------------------------------------------------------
@@ -467,7 +538,8 @@ def scenarios(
     Small by default (up to 4 symbols, 6 steps, 8 signals, 3 cancels); they shrink
     toward one symbol, one bar and few signals. Several BUYs in one bar whose total
     cost exceeds cash (the GOOGL/AAPL race) are common. Every scenario survives
-    ``scenario_to_dict`` -> ``scenario_from_dict`` unchanged.
+    ``scenario_to_dict`` -> ``scenario_from_dict`` unchanged. The same bounds give
+    the same (cached) strategy object.
     Raises InvalidArgument on impossible bounds.
     """
     _check_int("min_symbols", min_symbols, minimum=1)
@@ -481,87 +553,143 @@ def scenarios(
     _check_int("max_signals", max_signals, minimum=0)
     _check_int("max_cancels", max_cancels, minimum=0)
     _check_int("max_quantity", max_quantity, minimum=1)
-    modes = _enum_choice("mode", mode, Mode, (Mode.RESERVATION, Mode.NAIVE))
-    fills = _enum_choice("fill_at", fill_at, FillAt, (FillAt.SAME_CLOSE, FillAt.NEXT_OPEN))
-    policies = _enum_choice("policy", policy, Policy, (Policy.SHRINK, Policy.REJECT))
-    return _scenarios(
-        min_symbols=min_symbols,
-        max_symbols=max_symbols,
-        max_steps=max_steps,
-        max_signals=max_signals,
-        max_cancels=max_cancels,
-        max_quantity=max_quantity,
-        modes=modes,
-        fills=fills,
-        policies=policies,
+    _check_enum("mode", mode, Mode)
+    _check_enum("fill_at", fill_at, FillAt)
+    _check_enum("policy", policy, Policy)
+    return _scenario_strategy(
+        _Bounds(
+            min_symbols=min_symbols,
+            max_symbols=max_symbols,
+            max_steps=max_steps,
+            max_signals=max_signals,
+            max_cancels=max_cancels,
+            max_quantity=max_quantity,
+            mode=mode,
+            fill_at=fill_at,
+            policy=policy,
+        )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    min_symbols: int
+    max_symbols: int
+    max_steps: int
+    max_signals: int
+    max_cancels: int
+    max_quantity: int
+    mode: Mode | None
+    fill_at: FillAt | None
+    policy: Policy | None
+
+
+#: A signal before the timeline exists: its place (step, then symbol), its kind (side
+#: and time in force), quantity and strength.
+_SignalDraw = tuple[int, int, int | None, Decimal | None]
+#: Side and time in force in one choice: 0 BUY, 1 BUY, 2 SELL, then the same as GTC.
+_KINDS = st.integers(0, 5)
+
+
+def _signal_from(
+    drawn: _SignalDraw, timeline: Sequence[Timestamp], symbols: Sequence[str]
+) -> Signal:
+    place, kind, quantity, strength = drawn
+    return Signal(
+        timestamp=timeline[place % len(timeline)],
+        symbol=symbols[place // len(timeline) % len(symbols)],
+        # two BUYs to one SELL: a SELL needs a position first
+        side=Side.SELL if kind % 3 == 2 else Side.BUY,
+        quantity=quantity,
+        strength=strength,
+        time_in_force=TimeInForce.GTC if kind >= 3 else TimeInForce.DAY,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """Every strategy one scenario draws from, built once per ``_Bounds``."""
+
+    bounds: _Bounds
+    configs: st.SearchStrategy[EngineConfig]
+    #: the columns every scenario has, then the optional ones
+    columns: st.SearchStrategy[
+        tuple[tuple[tuple[int, _Series], ...], list[tuple[int, _Series] | None]]
+    ]
+    signals: st.SearchStrategy[list[_SignalDraw]]
+    cancels: st.SearchStrategy[list[_CancelPick]]
+
+
+_LOTS = st.integers(1, 500)
+_WIDE = st.booleans()
+
+
+@cache
+def _scenario_strategy(bounds: _Bounds) -> st.SearchStrategy[Scenario]:
+    configs = st.builds(
+        EngineConfig,
+        initial_cash=cash(),
+        mode=_enum_choice(bounds.mode, (Mode.RESERVATION, Mode.NAIVE)),
+        fill_at=_enum_choice(bounds.fill_at, (FillAt.SAME_CLOSE, FillAt.NEXT_OPEN)),
+        policy=_enum_choice(bounds.policy, (Policy.SHRINK, Policy.REJECT)),
+        max_participation=participation_caps(),
+        seed=st.integers(0, 2**16),
+        costs=cost_models(),
+        sizer=sizers(),
+    )
+    # a symbol pick and its whole series are one element: shrinking drops both at
+    # once; the pick indexes the symbols not yet taken, so no draw is rejected
+    series = _series(min_later=0, max_later=bounds.max_steps - 1, max_volume=MAX_VOLUME)
+
+    column = st.tuples(_INDEX, series)
+    # four choices when simplest (five with the list's own): few enough for the
+    # shrinker to delete a signal from the middle of the list
+    signal = st.tuples(
+        _INDEX, _KINDS, _quantities(bounds.max_quantity), st.one_of(st.none(), _STRENGTHS)
+    )
+    extra_symbols = bounds.max_symbols - bounds.min_symbols
+    parts = _Parts(
+        bounds=bounds,
+        configs=configs,
+        columns=st.tuples(
+            st.tuples(*(column for _ in range(bounds.min_symbols))),
+            st.lists(_optional(column), max_size=extra_symbols),
+        ),
+        signals=st.lists(signal, max_size=bounds.max_signals),
+        cancels=_cancel_picks(bounds.max_cancels),
+    )
+    return _scenarios(parts)
 
 
 @st.composite
-def _scenarios(
-    draw: st.DrawFn,
-    *,
-    min_symbols: int,
-    max_symbols: int,
-    max_steps: int,
-    max_signals: int,
-    max_cancels: int,
-    max_quantity: int,
-    modes: st.SearchStrategy[Mode],
-    fills: st.SearchStrategy[FillAt],
-    policies: st.SearchStrategy[Policy],
-) -> Scenario:
-    config = EngineConfig(
-        initial_cash=draw(cash()),
-        mode=draw(modes),
-        fill_at=draw(fills),
-        policy=draw(policies),
-        max_participation=draw(participation_caps()),
-        seed=draw(st.integers(0, 2**16)),
-        costs=draw(cost_models()),
-        sizer=draw(sizers()),
-    )
+def _scenarios(draw: st.DrawFn, parts: _Parts) -> Scenario:
+    config = draw(parts.configs)
     # Prices are mostly scaled to the cash (it buys 1..500 shares at the first
     # close), so sizing, shrinking and the race are reached; sometimes they span
     # the whole range, which is hostile (cash far above or below any price).
-    lots = draw(st.integers(1, 500))
-    base = min(MAX_PRICE, max(MIN_PRICE, config.initial_cash * 100 // lots))
-    low, high = max(MIN_PRICE, base // 2), min(MAX_PRICE, base * 2)
-    low, high = draw(st.sampled_from(((low, high), (MIN_PRICE, MAX_PRICE))))
-    # a symbol and its whole series are one list element: shrinking deletes both at once
-    columns = draw(
-        st.lists(
-            st.tuples(
-                st.sampled_from(SYMBOL_POOL[:max_symbols]),
-                _series(
-                    min_later=0,
-                    max_later=max_steps - 1,
-                    min_price=low,
-                    max_price=high,
-                    max_volume=MAX_VOLUME,
-                ),
-            ),
-            min_size=min_symbols,
-            max_size=max_symbols,
-            unique_by=lambda column: column[0],
-        )
-    )
+    lots = draw(_LOTS)
+    if draw(_WIDE):
+        low, high = MIN_PRICE, MAX_PRICE
+    else:
+        base = min(MAX_PRICE, max(MIN_PRICE, config.initial_cash * 100 // lots))
+        low, high = max(MIN_PRICE, base // 2), min(MAX_PRICE, base * 2)
+    pool = list(SYMBOL_POOL[: parts.bounds.max_symbols])
+    required, optional = draw(parts.columns)
+    columns = [
+        (pool.pop(pick % len(pool)), series)
+        for pick, series in (*required, *(column for column in optional if column is not None))
+    ]
     symbols = [name for name, _ in columns]
     stream = _assemble(columns, low, high)
     timeline = tuple(range(len(stream)))
-    body = signals(symbols=("_",), timestamp=0, max_quantity=max_quantity)
-    per_signal = st.builds(
-        lambda when, which, signal: dataclasses.replace(
-            signal, timestamp=timeline[when % len(timeline)], symbol=symbols[which % len(symbols)]
-        ),
-        _INDEX,
-        _INDEX,
-        body,
-    )
     # one flat list shrinks by deleting signals; sorting by time (stable) keeps
     # file order = handling order, so order ids read top to bottom
-    signal_list = sorted(draw(st.lists(per_signal, max_size=max_signals)), key=_time_of)
-    cancel_list = draw(cancels(signals=signal_list, timestamps=timeline, max_size=max_cancels))
+    signal_list = sorted(
+        (_signal_from(drawn, timeline, symbols) for drawn in draw(parts.signals)), key=_time_of
+    )
+    cancel_list: tuple[Cancel, ...] = ()
+    if signal_list and parts.bounds.max_cancels:
+        cancel_list = _resolve_cancels(draw(parts.cancels), signal_list, timeline)
     return Scenario(
         config=config,
         bars=tuple(bar for step in stream for bar in step),

@@ -58,6 +58,25 @@ def test_naive_engine_is_caught_and_the_file_replays(
     assert replayed["violations"][0]["invariant"] == first
 
 
+def test_report_says_when_the_first_failure_came(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JSON and text both give the examples and seconds until the first failure."""
+    code, payload = _gate_json(capsys, "--engine", "naive", "--seed", "7", "--out", str(tmp_path))
+    assert code == 1
+    first = payload["examples_to_first_failure"]
+    assert 1 <= first <= payload["examples_run"]
+    assert 0 <= payload["first_failure_seconds"] <= payload["elapsed_seconds"]
+    assert main(["gate", "--engine", "naive", "--seed", "7", "--out", str(tmp_path)]) == 1
+    assert f"first failure after {first} example(s) in " in capsys.readouterr().out
+    ok_code, passed = _gate_json(
+        capsys, "--engine", "reference", "--max-examples", "5", "--out", str(tmp_path / "ok")
+    )
+    assert ok_code == 0
+    assert passed["examples_to_first_failure"] is None
+    assert passed["first_failure_seconds"] is None
+
+
 def test_same_seed_writes_the_same_counterexample(tmp_path: Path) -> None:
     """Two gate runs with one seed write byte-identical counterexample files."""
     for name in ("a", "b"):

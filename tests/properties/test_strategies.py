@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 import strategies
+import strategies._internal.core as core
 from reference_engine import (
     Bar,
     Mode,
@@ -38,6 +39,10 @@ from strategies import (
 
 #: ``find`` without shrinking: the first example found (the simplest one is tried first)
 FIRST = settings(phases=(Phase.generate,), database=None, max_examples=500)
+#: ``find`` with shrinking, seeded so the result does not depend on the run
+SHRUNK = settings(
+    phases=(Phase.generate, Phase.shrink), database=None, max_examples=500, derandomize=True
+)
 
 
 def _consistent(bar: Bar) -> bool:
@@ -121,6 +126,56 @@ def test_scenarios_shrink_to_one_symbol_and_one_bar() -> None:
     assert len(simplest.symbols) == 1
     assert len(simplest.bars) == 1
     assert simplest.signals == ()
+
+
+def test_later_bars_shrink_to_gaps() -> None:
+    """The simplest stream over three steps has every symbol's first bar and no later bar."""
+    stream = find(
+        bar_streams(symbols=("AAPL", "GOOGL"), min_steps=3, max_steps=3),
+        lambda drawn: True,
+        settings=FIRST,
+    )
+    assert len(stream) == 3
+    assert [bar.symbol for bar in stream[0]] == ["AAPL", "GOOGL"]
+    assert stream[1:] == ((), ())
+
+
+def test_a_late_signal_shrinks_to_one_bar() -> None:
+    """A scenario needing a signal at step 2 shrinks to that one signal and the first bar."""
+    late = find(
+        scenarios(),
+        lambda scenario: any(signal.timestamp == 2 for signal in scenario.signals),
+        settings=SHRUNK,
+    )
+    assert len(late.bars) == 1
+    assert len(late.signals) == 1
+    assert late.cancels == ()
+
+
+class _NoStrategies:
+    """Stands in for ``hypothesis.strategies`` and fails on any use."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"st.{name} used while drawing: build strategies once, up front")
+
+
+def test_drawing_scenarios_builds_no_strategies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once ``scenarios()`` returns, drawing from it builds no new strategy."""
+    strategy = scenarios(mode=None, max_cancels=3)
+    monkeypatch.setattr(core, "st", _NoStrategies())
+    found = find(
+        strategy,
+        lambda scenario: len(scenario.symbols) > 1 and bool(scenario.cancels),
+        settings=FIRST,
+    )
+    assert found.cancels
+
+
+def test_same_bounds_give_the_same_strategy() -> None:
+    """``scenarios()`` and ``bar_streams()`` return one cached strategy per set of bounds."""
+    assert scenarios(max_steps=3) is scenarios(max_steps=3)
+    assert scenarios(max_steps=3) is not scenarios(max_steps=4)
+    assert bar_streams(symbols=["AAPL"]) is bar_streams(symbols=("AAPL",))
 
 
 def test_race_shape_is_reachable() -> None:
