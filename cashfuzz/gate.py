@@ -34,17 +34,15 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.strategies import SearchStrategy
 
 from invariants import CheckResult, check_scenario
-from reference_engine import EngineFactory, Mode, Scenario, load_scenario, write_scenario
+from reference_engine import EngineFactory, Scenario, load_scenario, write_scenario
 from reference_engine.scenario import scenario_to_json
 from strategies import scenarios
 
 from .adapters import scenarios_for
-from .engines import resolve_engine
+from .engines import MODE_ENGINES, pin_engine_mode, resolve_engine
 from .errors import UsageError
 from .results import RecordedCheck, check_recorded
 
-#: Engines whose counterexample files replay without ``--engine`` (the mode is in the file).
-MODE_ENGINES: dict[str, Mode] = {"reference": Mode.RESERVATION, "naive": Mode.NAIVE}
 CRASH = "crash"
 
 
@@ -243,25 +241,22 @@ def run_gate(
 def _write_and_recheck(
     scenario: Scenario, factory: EngineFactory, engine_name: str, seed_value: int, out_dir: Path
 ) -> tuple[Path, RecordedCheck]:
-    mode = MODE_ENGINES.get(engine_name)
-    config = scenario.config if mode is None else dataclasses.replace(scenario.config, mode=mode)
     first = check_scenario(scenario, factory, fail_fast=True, determinism=True)
     description = (
         f"Counterexample found by cashfuzz gate --engine {engine_name} --seed {seed_value}: "
         f"{first.violations[0] if first.violations else first.crash}"
     )
-    written = dataclasses.replace(scenario, config=config, description=description)
+    written = dataclasses.replace(pin_engine_mode(scenario, engine_name), description=description)
     path = Path(out_dir) / counterexample_name(engine_name, seed_value, written)
     write_scenario(written, path)
     replayed = load_scenario(path)
     # replay exactly as the printed command will: by the file's mode, or on the named engine
-    replay_factory = resolve_engine(None) if mode is not None else factory
+    replay_factory = resolve_engine(None) if engine_name in MODE_ENGINES else factory
     return path, check_recorded(replayed, replay_factory, determinism=True)
 
 
 __all__ = [
     "CRASH",
-    "MODE_ENGINES",
     "GateResult",
     "counterexample_name",
     "replay_command",
