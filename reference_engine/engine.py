@@ -116,7 +116,6 @@ class Engine:
         self._signals_seen = 0
         self._cancels_seen = 0
         self._bars: dict[str, Bar] = {}
-        self._had_chance: list[OrderRecord] = []
 
     # --- public API -------------------------------------------------------------
 

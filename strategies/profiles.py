@@ -1,4 +1,4 @@
-"""Hypothesis settings profiles: ``dev``, ``ci`` and ``campaign``.
+"""Hypothesis settings profiles: ``dev``, ``ci``, ``campaign`` and ``mutation``.
 
 Choose one with the ``CASHFUZZ_PROFILE`` environment variable (the test
 suite's conftest reads it); without it, ``ci`` when ``CI`` is set, else ``dev``.
@@ -20,7 +20,7 @@ _SLOW_OK = (HealthCheck.too_slow, HealthCheck.data_too_large)
 
 
 def register_profiles(database_dir: Path = DATABASE_DIR) -> None:
-    """Register the three profiles (idempotent)."""
+    """Register the profiles (idempotent)."""
     settings.register_profile(
         "dev",
         max_examples=60,
@@ -35,6 +35,15 @@ def register_profiles(database_dir: Path = DATABASE_DIR) -> None:
         derandomize=True,
         database=None,
         print_blob=True,
+        suppress_health_check=_SLOW_OK,
+    )
+    # mutation testing (mutmut) runs the suite once per mutant: few, fixed examples
+    settings.register_profile(
+        "mutation",
+        max_examples=10,
+        deadline=None,
+        derandomize=True,
+        database=None,
         suppress_health_check=_SLOW_OK,
     )
     settings.register_profile(
