@@ -13,6 +13,7 @@ the search moves on to other bugs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -21,7 +22,7 @@ import time
 import traceback
 import types
 import unittest
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ from hypothesis.database import (
     ExampleDatabase,
     ReadOnlyDatabase,
 )
+
+# the database key Hypothesis gives a test; no public API names it
+from hypothesis.internal.reflection import function_digest
 
 from invariants import check_scenario
 from reference_engine import EngineFactory, Scenario, scenario_to_json, write_scenario
@@ -91,6 +95,13 @@ class _Interesting(AssertionError):
     """Raised inside the property so Hypothesis shrinks and saves the example."""
 
 
+@functools.cache
+def _interesting(invariant: str) -> type[_Interesting]:
+    """One exception type per invariant: Hypothesis keeps one shrunk example per
+    distinct failure origin in its primary corpus, so each invariant keeps its own."""
+    return type(f"Broke_{invariant}", (_Interesting,), {})
+
+
 _current_check: Callable[[Scenario], None] | None = None
 
 
@@ -141,7 +152,7 @@ def search(
             return  # a known bug in a new disguise: keep searching for other ones
         messages = tuple(str(v) for v in result.violations) or (str(result.crash),)
         failing.append(Finding(scenario, names, messages))
-        raise _Interesting(messages[0])
+        raise _interesting(names[0])(messages[0])
 
     if replay_only:
         phases = [Phase.reuse]
@@ -197,24 +208,28 @@ def replay_database(
     engine_name: str,
     database: ExampleDatabase,
     on_example: Callable[[int], None] | None = None,
-) -> list[Finding]:
-    """Every failure saved in ``database`` for this engine that still fails."""
-    found: list[Finding] = []
+) -> Iterator[Finding]:
+    """Yield, one by one, the failures saved in ``database`` for this engine that still
+    fail: its primary corpus, one shrunk example per invariant, not the intermediate
+    examples Hypothesis keeps beside them."""
+    primary = sum(1 for _ in database.fetch(function_digest(_keyed_property(engine_name))))
     seen: set[str] = set()
-    while True:
+    while primary and len(seen) < primary:
         finding = search(
             factory,
             engine_name=engine_name,
-            max_examples=1,
+            # Hypothesis tops a replay up from the secondary corpus when max_examples
+            # exceeds the primary corpus, and stops after max_examples passing replays
+            max_examples=primary,
             database=database,
             replay_only=True,
             skip_hashes=frozenset(seen),
             on_example=on_example,
         )
         if finding is None:
-            return found
+            return
         seen.add(scenario_hash(finding.scenario))
-        found.append(finding)
+        yield finding
 
 
 def record(out_dir: Path, finding: Finding, engine_name: str) -> tuple[Path, bool]:
