@@ -83,9 +83,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--max-examples",
         type=_positive_int,
-        default=2000,
+        default=5000,
         metavar="N",
-        help="check at most N generated scenarios (default: 2000)",
+        help="check at most N generated scenarios (default: 5000)",
     )
     parser.add_argument(
         "--out",
