@@ -147,8 +147,8 @@ def legal_lifecycle(
                     "not by NEW -> ACCEPTED/REJECTED"
                 )
             continue
-        if old == order:
-            continue
+        if old is order or old == order:
+            continue  # the ledger hands out the same view for an unchanged order
         if (old.side, old.symbol, old.quantity) != (order.side, order.symbol, order.quantity):
             return f"order {order.order_id} changed from {old.side} {old.quantity} {old.symbol}"
         if order.filled < old.filled:

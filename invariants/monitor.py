@@ -14,6 +14,7 @@ from reference_engine import (
     OrderRejected,
     RunResult,
     Scenario,
+    ScenarioError,
     event_to_dict,
     reference_factory,
     run_scenario,
@@ -77,6 +78,7 @@ class Monitor:
         self.fail_fast = fail_fast
         self.violations: list[Violation] = []
         self.events_seen = 0
+        self.observed: list[Event] = []
         self._before: LedgerSnapshot | None = None
         self._totals = LogTotals()
         self._broken: set[str] = set()
@@ -90,6 +92,7 @@ class Monitor:
     def __call__(self, event: Event, after: LedgerSnapshot) -> None:
         index = self.events_seen
         self.events_seen += 1
+        self.observed.append(event)
         before = self._before or _opening(after)
         self._totals.add(event)
         for name, state_check in self._state:
@@ -193,7 +196,10 @@ def check_scenario(
 ) -> CheckResult:
     """Run ``scenario`` under the monitor and the whole-run checks.
 
-    An exception from the engine itself is reported as a crash, not raised.
+    An exception from the engine itself is reported as a crash, not raised, and
+    so is an engine whose observer calls do not match its log (nothing it logged
+    unobserved could be checked). A ScenarioError (the engine cannot express the
+    scenario) is raised: that is bad input, not a finding.
     """
     selected = set(ALL_INVARIANTS if only is None else only)
     monitor = Monitor(fail_fast=fail_fast, only=selected - set(RUN_CHECKS))
@@ -206,9 +212,15 @@ def check_scenario(
             engine.step(step.timestamp, step.bars, step.signals, step.cancels)
     except InvariantViolation:
         pass
+    except ScenarioError:
+        raise
     except Exception as error:  # noqa: BLE001 - an engine crash is a finding, not our error
         crash = f"{type(error).__name__}: {error}"
     events = tuple(engine.events)
+    if crash is None:
+        crash = _observer_mismatch(
+            monitor, events, stopped_early=fail_fast and bool(monitor.violations)
+        )
     violations = list(monitor.violations)
     complete = crash is None and not (fail_fast and violations)
     if complete and "signals_accounted" in selected:
@@ -216,8 +228,16 @@ def check_scenario(
         if found is not None:
             violations.append(found)
     if complete and determinism and "determinism" in selected:
-        again = _rerun(scenario, factory)
-        if again is not None and event_log_bytes(again.events) != event_log_bytes(events):
+        again, rerun_crash = _rerun(scenario, factory)
+        if rerun_crash is not None:
+            violations.append(
+                Violation(
+                    "determinism",
+                    -1,
+                    f"a second run of the same scenario and seed crashed: {rerun_crash}",
+                )
+            )
+        elif again is not None and event_log_bytes(again.events) != event_log_bytes(events):
             index = first_difference(events, again.events)
             violations.append(
                 Violation(
@@ -235,8 +255,30 @@ def check_scenario(
     )
 
 
-def _rerun(scenario: Scenario, factory: EngineFactory) -> RunResult | None:
+def _rerun(scenario: Scenario, factory: EngineFactory) -> tuple[RunResult | None, str | None]:
     try:
-        return run_scenario(scenario, factory)
-    except Exception:  # noqa: BLE001 - the first run's crash handling covers this
-        return None
+        return run_scenario(scenario, factory), None
+    except Exception as error:  # noqa: BLE001 - the first run completed, so this is a finding
+        return None, f"{type(error).__name__}: {error}"
+
+
+def _observer_mismatch(
+    monitor: Monitor, events: tuple[Event, ...], *, stopped_early: bool
+) -> str | None:
+    """Why the monitor did not see exactly the logged events, or None."""
+    observed = monitor.observed
+    if stopped_early:
+        # a fail-fast stop interrupts the engine mid-event: compare what both have so far
+        shared = min(len(observed), len(events))
+        observed, events = observed[:shared], events[:shared]
+    mismatch = len(observed) != len(events) or any(
+        a is not b for a, b in zip(observed, events, strict=True)
+    )
+    if mismatch:
+        return (
+            f"the engine logged {len(events)} event(s) but called its observer with "
+            f"{len(observed)} (or with other events): the invariants could not check its "
+            "log, so nothing is proven; an engine must call observer(event, snapshot) "
+            "after every event it logs"
+        )
+    return None

@@ -88,7 +88,8 @@ class Scenario:
     signals: tuple[Signal, ...] = ()
     cancels: tuple[Cancel, ...] = ()
     description: str = ""
-    _steps: tuple[Step, ...] = field(default=(), compare=False, repr=False)
+    # a cache of steps(); init=False so dataclasses.replace never carries a stale one over
+    _steps: tuple[Step, ...] = field(default=(), init=False, compare=False, repr=False)
 
     def steps(self) -> tuple[Step, ...]:
         """The timeline: one Step per distinct timestamp, in time order; signals
