@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import multiprocessing
 import os
 import queue as queue_module
@@ -39,9 +38,9 @@ from hypothesis.database import (
 from hypothesis.internal.reflection import function_digest
 
 from invariants import check_scenario
-from reference_engine import EngineFactory, Scenario, scenario_to_json, write_scenario
+from reference_engine import EngineFactory, Scenario, scenario_digest, write_scenario
 
-from .engines import pin_engine_mode, resolve_engine
+from .engines import file_safe, pin_engine_mode, resolve_engine
 from .errors import UsageError
 
 #: Examples a worker runs between looks at the stop flag and the corpus.
@@ -64,22 +63,21 @@ def open_database(location: str) -> ExampleDatabase:
 
 def scenario_hash(scenario: Scenario) -> str:
     """A short content hash: the same scenario always gets the same file name."""
-    return hashlib.sha256(scenario_to_json(scenario).encode()).hexdigest()[:10]
+    return scenario_digest(scenario)[:10]
 
 
-def counterexample_path(out_dir: Path, invariant: str, digest: str) -> Path:
-    return out_dir / f"{invariant}-{digest}.json"
+def counterexample_path(out_dir: Path, engine_name: str, invariant: str, digest: str) -> Path:
+    """``<engine>.<invariant>-<hash>.json``: one folder can hold several engines' findings."""
+    return out_dir / f"{file_safe(engine_name)}.{invariant}-{digest}.json"
 
 
-def recorded_failures(out_dir: Path) -> tuple[frozenset[str], frozenset[str]]:
-    """(invariants, hashes) of the counterexamples already in ``out_dir``."""
-    invariants, digests = set(), set()
-    if out_dir.is_dir():
-        for path in out_dir.glob("*-*.json"):
-            invariant, _, digest = path.stem.rpartition("-")
-            invariants.add(invariant)
-            digests.add(digest)
-    return frozenset(invariants), frozenset(digests)
+def recorded_invariants(out_dir: Path, engine_name: str) -> frozenset[str]:
+    """The invariants ``engine_name`` already has a counterexample for in ``out_dir``."""
+    prefix = f"{file_safe(engine_name)}."
+    return frozenset(
+        path.stem.removeprefix(prefix).rpartition("-")[0]
+        for path in out_dir.glob(f"{prefix}*-*.json")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +235,7 @@ def record(out_dir: Path, finding: Finding, engine_name: str) -> tuple[Path, boo
     selects the engine (so ``cashfuzz run FILE`` replays it); returns (path, is new)."""
     scenario = pin_engine_mode(finding.scenario, engine_name)
     digest = scenario_hash(finding.scenario)
-    path = counterexample_path(out_dir, finding.invariants[0], digest)
+    path = counterexample_path(out_dir, engine_name, finding.invariants[0], digest)
     if path.exists():
         return path, False
     described = dataclasses.replace(
@@ -348,8 +346,10 @@ def _work(
         factory, engine_name=spec.engine, database=database, on_example=count
     ):
         report(saved, "database")
-    while not stop.is_set():
-        known_invariants, _ = recorded_failures(spec.out_dir)
+    parent = multiprocessing.parent_process()
+    # a worker outlives a killed campaign only until its next chunk
+    while not stop.is_set() and (parent is None or parent.is_alive()):
+        known_invariants = recorded_invariants(spec.out_dir, spec.engine)
         chunk = CHUNK_EXAMPLES
         if spec.max_examples is not None:
             chunk = max(1, min(chunk, (spec.max_examples - examples.value) // spec.workers))
@@ -391,6 +391,7 @@ def run_campaign(
         for i in range(spec.workers)
     ]
     progress = CampaignProgress()
+    ended: set[int] = set()
     started = time.monotonic()
     for worker in workers:
         worker.start()
@@ -400,6 +401,15 @@ def run_campaign(
             progress.examples, progress.events = examples.value, events.value
             progress.elapsed = time.monotonic() - started
             progress.workers_alive = sum(w.is_alive() for w in workers)
+            for index, worker in enumerate(workers):
+                if not worker.is_alive() and index not in ended:
+                    ended.add(index)
+                    # a worker only ends on its own when something killed it
+                    _drain(reports, progress)
+                    if not any(e.worker == index for e in progress.errors):
+                        progress.errors.append(
+                            WorkerError(index, f"exited early with status {worker.exitcode}")
+                        )
             if on_progress is not None:
                 on_progress(progress)
             out_of_time = spec.seconds is not None and progress.elapsed >= spec.seconds

@@ -21,6 +21,8 @@ COMMANDS = ("run", "gate", "fuzz", "replay", "diff", "bench")
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE = 0, 1, 2
 #: cashfuzz itself failed (a bug of ours, or of a library): never reported as 0 or 1
 EXIT_INTERNAL = 3
+#: stdout was closed under us (128 + SIGPIPE, as a shell reports it)
+EXIT_BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,9 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("cashfuzz: interrupted\n")
         return 130
     except BrokenPipeError:
-        # the reader (e.g. `| head`) went away; nothing left to say
+        # the reader (e.g. `| head`) went away before the verdict was written: say so the
+        # way any program killed by SIGPIPE does, never with a verdict it did not see
         sys.stderr.close()
-        return EXIT_OK
+        return EXIT_BROKEN_PIPE
     except Exception:  # noqa: BLE001 - shown with its traceback, and never exit 0 or 1
         traceback.print_exc()
         sys.stderr.write(

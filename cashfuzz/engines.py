@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
+import re
 from typing import cast
 
 from reference_engine import (
@@ -85,6 +86,11 @@ def resolve_engine(name: str | None) -> EngineFactory:
 #: Engines that the scenario's ``mode`` alone selects: their counterexample files
 #: carry the mode, so ``cashfuzz run FILE`` replays them without ``--engine``.
 MODE_ENGINES: dict[str, Mode] = {"reference": Mode.RESERVATION, "naive": Mode.NAIVE}
+
+
+def file_safe(engine_name: str) -> str:
+    """An engine name as it appears in file names (``zoo:x`` -> ``zoo_x``)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", engine_name).strip("_") or "engine"
 
 
 def pin_engine_mode(scenario: Scenario, engine_name: str) -> Scenario:

@@ -32,6 +32,7 @@ def keep_smallest(out_dir: Path, invariant: str, scenario: Scenario) -> Path:
     """Write ``scenario`` as ``hypofuzz-<invariant>.json`` unless a smaller one is there."""
     path = out_dir / f"hypofuzz-{invariant}.json"
     if path.exists() and _size(load_scenario(path)) <= _size(scenario):
+        path.touch()  # found again in this run: the caller counts files by time
         return path
     return write_scenario(pin_engine_mode(scenario, _ENGINE), path)
 

@@ -22,8 +22,6 @@ what ``cashfuzz run FILE`` shows.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,12 +32,11 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.strategies import SearchStrategy
 
 from invariants import CheckResult, check_scenario
-from reference_engine import EngineFactory, Scenario, load_scenario, write_scenario
-from reference_engine.scenario import scenario_to_json
+from reference_engine import EngineFactory, Scenario, load_scenario, scenario_digest, write_scenario
 from strategies import scenarios
 
 from .adapters import scenarios_for
-from .engines import MODE_ENGINES, pin_engine_mode, resolve_engine
+from .engines import MODE_ENGINES, file_safe, pin_engine_mode, resolve_engine
 from .errors import UsageError
 from .results import RecordedCheck, check_recorded
 
@@ -119,14 +116,11 @@ def _first_problem(result: CheckResult) -> str:
     return CRASH
 
 
-def _scenario_key(scenario: Scenario) -> str:
-    return hashlib.sha256(scenario_to_json(scenario).encode()).hexdigest()
-
-
 def counterexample_name(engine_name: str, seed_value: int, scenario: Scenario) -> str:
     """``counterexample-<engine>-<seed>-<hash8>.json`` (engine name made file-safe)."""
-    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", engine_name).strip("_") or "engine"
-    return f"counterexample-{safe}-{seed_value}-{_scenario_key(scenario)[:8]}.json"
+    return (
+        f"counterexample-{file_safe(engine_name)}-{seed_value}-{scenario_digest(scenario)[:8]}.json"
+    )
 
 
 def replay_command(engine_name: str, path: Path) -> str:
@@ -182,7 +176,7 @@ def run_gate(
             tracker.first_failure_at = now
             tracker.first_failure_checked_at = time.monotonic()
             tracker.examples_to_first_failure = tracker.examples_run
-        tracker.failing.setdefault(_scenario_key(scenario), _first_problem(result))
+        tracker.failing.setdefault(scenario_digest(scenario), _first_problem(result))
         tracker.last_failure = scenario
         if final:
             tracker.final = scenario

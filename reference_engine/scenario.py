@@ -8,6 +8,7 @@ written and read back is the same scenario.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -580,6 +581,11 @@ def _signal_to_dict(signal: Signal) -> dict[str, Any]:
         out["strength"] = str(signal.strength)
     out["time_in_force"] = signal.time_in_force.value
     return out
+
+
+def scenario_digest(scenario: Scenario) -> str:
+    """The SHA-256 of the scenario's file form: equal scenarios, equal digests."""
+    return hashlib.sha256(scenario_to_json(scenario).encode()).hexdigest()
 
 
 def scenario_to_json(scenario: Scenario) -> str:

@@ -3,8 +3,8 @@
 Runs until --minutes or --examples is spent, or Ctrl-C. Every failure is
 shrunk, written to --out as a replayable scenario file, and only then shown.
 Rerun with the same --db (or --redis) to resume from every failure found so
-far. Exit 1 when the campaign found a failure, 0 when it found none, 2 when a
-worker died of an error of its own (or on bad usage).
+far. Exit 1 when the campaign found a failure, 0 when it found none, 2 on bad
+usage, 3 when a worker died of an error of its own or no example ran.
 
 With --hypofuzz the campaign is handed to HypoFuzz (coverage-guided; an
 optional extra under a non-commercial licence) over the same database.
@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,8 @@ from ..errors import UsageError
 from ..gate import replay_command
 
 DEFAULT_DB = Path(".hypothesis") / "cashfuzz-campaign"
-#: A worker died of an error of its own (not a finding): the campaign cannot vouch for anything.
-EXIT_ERROR = 2
+#: A worker died of an error of its own (not a finding), or nothing ran: nothing is proven.
+EXIT_ERROR = 3
 
 
 def register(subparsers: Any) -> None:
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if args.hypofuzz:
         return _run_hypofuzz(spec)
     progress = _run_with_display(spec)
-    if progress.errors:
+    if progress.errors or (progress.examples == 0 and not progress.failures):
         return EXIT_ERROR
     return 1 if progress.failures else 0
 
@@ -146,6 +147,8 @@ def _run_with_display(spec: CampaignSpec) -> CampaignProgress:
     console.print(table(progress))
     if progress.errors:
         verdict = f"{len(progress.errors)} worker(s) died of an error: the run proves nothing"
+    elif progress.examples == 0 and not progress.failures:
+        verdict = "no example ran: the run proves nothing"
     elif progress.failures:
         verdict = f"{progress.distinct_failures} distinct failure(s) written to {spec.out_dir}"
     else:
@@ -157,6 +160,8 @@ def _run_with_display(spec: CampaignSpec) -> CampaignProgress:
 def _run_hypofuzz(spec: CampaignSpec) -> int:
     if shutil.which("hypothesis") is None:
         raise UsageError("--hypofuzz needs HypoFuzz: pip install 'cashfuzz[hypofuzz]' (see README)")
+    if spec.seconds is None:
+        raise UsageError("--hypofuzz runs until stopped: give --minutes (--examples is not used)")
     target = Path(__file__).resolve().parent.parent / "fuzz_targets.py"
     env = dict(
         os.environ,
@@ -171,9 +176,10 @@ def _run_hypofuzz(spec: CampaignSpec) -> int:
         "--", str(target), "-p", "no:cacheprovider", "-o", "addopts=",
         "--rootdir", str(target.parent),
     ]  # fmt: skip
+    started = time.time()
     process = subprocess.Popen(command, env=env)
     try:
-        return process.wait(timeout=spec.seconds)
+        status = process.wait(timeout=spec.seconds)
     except subprocess.TimeoutExpired:
         # HypoFuzz runs until stopped; SIGINT lets its workers save their state
         process.send_signal(signal.SIGINT)
@@ -182,7 +188,11 @@ def _run_hypofuzz(spec: CampaignSpec) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    found = sorted(spec.out_dir.glob("hypofuzz-*.json"))
+    else:
+        sys.stderr.write(f"cashfuzz fuzz --hypofuzz: HypoFuzz stopped early (status {status})\n")
+        return EXIT_ERROR
+    # only files this run wrote or improved count
+    found = sorted(p for p in spec.out_dir.glob("hypofuzz-*.json") if p.stat().st_mtime >= started)
     sys.stderr.write(f"cashfuzz fuzz --hypofuzz: time is up; {len(found)} failure file(s)\n")
     for path in found:
         sys.stderr.write(f"  {path}\n")

@@ -22,7 +22,7 @@ CASHFUZZ = [sys.executable, "-m", "cashfuzz.cli"]
 
 
 def _failures(out: Path, invariant: str = "accepted_orders_funded") -> list[Path]:
-    return sorted(out.glob(f"{invariant}-*.json"))
+    return sorted(out.glob(f"*.{invariant}-*.json"))
 
 
 def test_campaign_finds_the_race_and_the_file_replays(tmp_path: Path) -> None:
@@ -156,7 +156,7 @@ def test_two_workers_share_a_failure_through_redis(tmp_path: Path, redis_url: st
     )
 
 
-def test_campaign_whose_workers_die_exits_2(
+def test_campaign_whose_workers_die_exits_3(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A worker that dies of its own error (here: no Redis at that address) is never a pass."""
@@ -166,7 +166,26 @@ def test_campaign_whose_workers_die_exits_2(
             "--redis", "redis://127.0.0.1:1/0", "--out", str(tmp_path / "out"),
         ]
     )  # fmt: skip
-    assert status == 2
+    assert status == 3
     err = capsys.readouterr().err
     assert "worker 0 died" in err
     assert "proves nothing" in err
+
+
+def test_campaign_whose_worker_vanishes_exits_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A worker that ends without a Python error (os._exit, a crash, the OOM killer) is caught."""
+    (tmp_path / "vanishing_engine.py").write_text(
+        "import os\n\ndef make(config, observer=None):\n    os._exit(7)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    status = main(
+        [
+            "fuzz", "--engine", "vanishing_engine:make", "--minutes", "0.5", "--workers", "1",
+            "--db", str(tmp_path / "db"), "--out", str(tmp_path / "out"),
+        ]
+    )  # fmt: skip
+    assert status == 3
+    assert "exited early with status 7" in capsys.readouterr().err
