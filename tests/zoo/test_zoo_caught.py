@@ -23,10 +23,12 @@ from cashfuzz.gate import run_gate
 from cashfuzz.zoo import ZOO
 from reference_engine import load_scenario
 
-#: seeds 0-2, 4 and 5 each caught every engine within MAX_EXAMPLES (measured; seed 3
-#: missed sell_ignores_pending_sells); 5 was the quickest
+#: Hypothesis also draws constants it finds in the project's own modules, so what a
+#: seed generates shifts whenever a constant anywhere in the code changes: the budget
+#: is a wide ceiling (the gate stops at the first failure; the slowest engine,
+#: sell_ignores_pending_sells, has needed 150 to 450 examples), not a tuned figure
 SEED = 5
-MAX_EXAMPLES = 600
+MAX_EXAMPLES = 3000
 #: a ceiling on generation that a loaded machine still stays under; the budget is MAX_EXAMPLES
 BUDGET_SECONDS = 60.0
 SHRINK_SECONDS = 1.5
