@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 
 DEFAULT_MAX_EXAMPLES = 100
+#: a ceiling, not a target: the example budget ends a passing run long before it
+BUDGET_SECONDS = 600.0
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,30 +47,37 @@ def cashfuzz_gate(request: pytest.FixtureRequest, tmp_path: Any) -> Callable[...
     def gate(
         engine: Any = "reference", *, max_examples: int | None = None, seed: int | None = None
     ) -> None:
-        from cashfuzz.campaign import record, search
         from cashfuzz.engines import resolve_engine
+        from cashfuzz.gate import run_gate
 
-        name = engine if isinstance(engine, str) else getattr(engine, "__qualname__", "engine")
-        factory = resolve_engine(engine) if isinstance(engine, str) else engine
-        finding = search(
+        if isinstance(engine, str):
+            name, factory = engine, resolve_engine(engine)
+        else:
+            # a factory object: name it the way --engine would import it
+            name, factory = f"{engine.__module__}:{engine.__qualname__}", engine
+        result = run_gate(
             factory,
-            engine_name=name,
             seed=options.get("seed", 0) if seed is None else seed,
+            budget_seconds=BUDGET_SECONDS,
             max_examples=(
                 options.get("max_examples", DEFAULT_MAX_EXAMPLES)
                 if max_examples is None
                 else max_examples
             ),
-            database=None,
+            out_dir=tmp_path / "cashfuzz",
+            engine_name=name,
         )
-        if finding is None:
+        if result.ok:
             return
-        from cashfuzz.gate import replay_command
-
-        path, _ = record(tmp_path / "cashfuzz", finding, name)
-        replay = replay_command(name, path)
+        checked = result.recorded.result if result.recorded is not None else None
+        first = (
+            str(checked.violations[0])
+            if checked is not None and checked.violations
+            else ", ".join(result.invariants_hit)
+        )
         pytest.fail(
-            f"cashfuzz: {finding.messages[0]}\ncounterexample: {path}\nreplay: {replay}",
+            f"cashfuzz: {first}\ncounterexample: {result.counterexample_path}\n"
+            f"replay: {result.replay_command}",
             pytrace=False,
         )
 

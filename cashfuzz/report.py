@@ -13,14 +13,13 @@ import base64
 import html
 import io
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from invariants import Violation
-from reference_engine import FillRefused
+from reference_engine import FillRefused, write_atomic
 
 from .errors import UsageError
 from .render import (
@@ -81,12 +80,12 @@ def write_report(
     report = check_report_path(path)
     png = plot_png(recorded, title=f"{source}: {summary_line(recorded)}")
     plot = plot_path(report)
-    _write_atomic(plot, png)
+    write_atomic(plot, png)
     if FORMATS[report.suffix.lower()] == "markdown":
         text = markdown_report(recorded, source=source, engine=engine, plot_name=plot.name)
     else:
         text = html_report(recorded, source=source, engine=engine, png=png, plot_name=plot.name)
-    _write_atomic(report, text.encode("utf-8"))
+    write_atomic(report, text.encode("utf-8"))
     return WrittenReport(report, plot)
 
 
@@ -300,17 +299,3 @@ def html_report(
 
 
 # --- files --------------------------------------------------------------------------
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

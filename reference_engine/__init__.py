@@ -51,6 +51,7 @@ from .scenario import (
     scenario_to_dict,
     scenario_to_json,
     scenario_with_bars,
+    write_atomic,
     write_scenario,
 )
 from .sizers import FixedAmount, FixedShares, Kelly, PercentEquity, Sizer
@@ -114,5 +115,6 @@ __all__ = [
     "scenario_to_dict",
     "scenario_to_json",
     "scenario_with_bars",
+    "write_atomic",
     "write_scenario",
 ]

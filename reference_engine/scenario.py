@@ -592,15 +592,15 @@ def scenario_to_json(scenario: Scenario) -> str:
     return json.dumps(scenario_to_dict(scenario), indent=2) + "\n"
 
 
-def write_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> Path:
-    """Write ``scenario`` atomically (a temporary file renamed into place)."""
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically: a reader sees the old file or the new one,
+    never a part, and a crash leaves no temporary file behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = scenario_to_json(scenario)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
@@ -608,3 +608,8 @@ def write_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> Path:
+    """Write ``scenario`` atomically (see ``write_atomic``)."""
+    return write_atomic(path, scenario_to_json(scenario).encode("utf-8"))
