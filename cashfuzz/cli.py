@@ -17,12 +17,9 @@ from collections.abc import Sequence
 
 from reference_engine import EngineError
 
+from .errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE
+
 COMMANDS = ("run", "gate", "fuzz", "replay", "diff", "bench")
-EXIT_OK, EXIT_VIOLATION, EXIT_USAGE = 0, 1, 2
-#: cashfuzz itself failed (a bug of ours, or of a library): never reported as 0 or 1
-EXIT_INTERNAL = 3
-#: stdout was closed under us (128 + SIGPIPE, as a shell reports it)
-EXIT_BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):

@@ -27,8 +27,6 @@ from reference_engine import (
 
 from .errors import UsageError
 
-BUILT_IN = ("reference", "naive", "backtrader")
-
 
 def reference_engine_factory(config: EngineConfig, observer: Observer | None = None) -> Engine:
     """The reference engine in reservation mode, whatever the scenario's mode says."""
@@ -101,8 +99,10 @@ def pin_engine_mode(scenario: Scenario, engine_name: str) -> Scenario:
     return dataclasses.replace(scenario, config=dataclasses.replace(scenario.config, mode=mode))
 
 
-def describe(factory: EngineFactory) -> str:
-    return getattr(factory, "__qualname__", repr(factory))
-
-
-__all__ = ["BUILT_IN", "EngineUnderTest", "describe", "resolve_engine"]
+__all__ = [
+    "MODE_ENGINES",
+    "EngineUnderTest",
+    "file_safe",
+    "pin_engine_mode",
+    "resolve_engine",
+]

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from reference_engine import EngineError
 
+#: Exit statuses of every command: every invariant held; one broke; bad input or usage;
+#: cashfuzz itself failed (nothing proven either way); stdout closed under us (128 + SIGPIPE).
+EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERNAL, EXIT_BROKEN_PIPE = 0, 1, 2, 3, 141
+
 
 class CashfuzzError(EngineError):
     """Base of every error cashfuzz raises on purpose."""

@@ -15,9 +15,8 @@ from rich import box
 from rich.table import Table
 
 from cashfuzz.bench import FULL, QUICK, TINY, run_bench
+from cashfuzz.errors import EXIT_OK
 from cashfuzz.render import make_console
-
-EXIT_OK = 0
 
 
 def register(subparsers: Any) -> None:

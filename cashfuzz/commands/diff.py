@@ -17,11 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from cashfuzz.differential import AGAINST, Comparison, compare, comparison_to_json
+from cashfuzz.errors import EXIT_OK
 from cashfuzz.examples import add_scenario_arguments, scenario_from_arguments
 from cashfuzz.render import make_console
 from reference_engine.money import format_cents
-
-EXIT_OK = 0
 
 
 def register(subparsers: Any) -> None:

@@ -22,14 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cashfuzz.errors import EXIT_INTERNAL
+
 from ..campaign import CampaignProgress, CampaignSpec, run_campaign
 from ..engines import resolve_engine
 from ..errors import UsageError
 from ..gate import replay_command
 
 DEFAULT_DB = Path(".hypothesis") / "cashfuzz-campaign"
-#: A worker died of an error of its own (not a finding), or nothing ran: nothing is proven.
-EXIT_ERROR = 3
 
 
 def register(subparsers: Any) -> None:
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_hypofuzz(spec)
     progress = _run_with_display(spec)
     if progress.errors or (progress.examples == 0 and not progress.failures):
-        return EXIT_ERROR
+        return EXIT_INTERNAL
     return 1 if progress.failures else 0
 
 
@@ -190,7 +190,7 @@ def _run_hypofuzz(spec: CampaignSpec) -> int:
             process.wait()
     else:
         sys.stderr.write(f"cashfuzz fuzz --hypofuzz: HypoFuzz stopped early (status {status})\n")
-        return EXIT_ERROR
+        return EXIT_INTERNAL
     # only files this run wrote or improved count
     found = sorted(p for p in spec.out_dir.glob("hypofuzz-*.json") if p.stat().st_mtime >= started)
     sys.stderr.write(f"cashfuzz fuzz --hypofuzz: time is up; {len(found)} failure file(s)\n")

@@ -17,11 +17,11 @@ from rich.console import Console
 from rich.text import Text
 
 from cashfuzz.engines import resolve_engine
+from cashfuzz.errors import EXIT_OK, EXIT_VIOLATION
 from cashfuzz.gate import GateResult, run_gate
 from cashfuzz.render import make_console, render_run
 from cashfuzz.results import result_to_json
 
-EXIT_OK, EXIT_VIOLATION = 0, 1
 DEFAULT_OUT = Path("cashfuzz-out")
 
 

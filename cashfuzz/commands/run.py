@@ -12,12 +12,11 @@ import sys
 from typing import Any
 
 from cashfuzz.engines import resolve_engine
+from cashfuzz.errors import EXIT_OK, EXIT_VIOLATION
 from cashfuzz.examples import add_scenario_arguments, scenario_from_arguments
 from cashfuzz.render import make_console, render_run
 from cashfuzz.report import check_report_path, write_report
 from cashfuzz.results import check_recorded, result_to_json
-
-EXIT_OK, EXIT_VIOLATION = 0, 1
 
 
 def register(subparsers: Any) -> None:
