@@ -92,9 +92,9 @@ class Costs:
         by_rate = int(
             cash * 100 * rate.denominator // (limit_price * (rate.denominator + rate.numerator))
         )
+        # both are upper bounds (cost >= notional/100 and fee >= rate x notional/100), so
+        # the answer is at most their minimum and a short walk down (rounding) finds it
         quantity = min(by_minimum, by_rate)
-        while self.buy_total((quantity + 1) * limit_price) <= cash:
-            quantity += 1
         while quantity > 0 and self.buy_total(quantity * limit_price) > cash:
             quantity -= 1
         return quantity

@@ -116,6 +116,7 @@ class Engine:
         self._signals_seen = 0
         self._cancels_seen = 0
         self._bars: dict[str, Bar] = {}
+        self._signal_equity: int | None = None
 
     # --- public API -------------------------------------------------------------
 
@@ -137,6 +138,7 @@ class Engine:
             self.ledger.set_marks(marks)
             self._emit(MarketUpdated(timestamp, marks))
         handle_signal = self._handle_signal
+        self._signal_equity = None
         for signal in signals:
             handle_signal(timestamp, signal)
         for cancel in cancels:
@@ -229,7 +231,10 @@ class Engine:
             requested = signal.quantity
         else:
             strength = _FULL_STRENGTH if signal.strength is None else Fraction(signal.strength)
-            target = self.config.sizer.target(reference, ledger.equity(), strength)
+            if self._signal_equity is None:
+                # equity cannot move between a step's marks and its fills: price it once
+                self._signal_equity = ledger.equity()
+            target = self.config.sizer.target(reference, self._signal_equity, strength)
             held = self._held_for_sizing(symbol)
             requested = target - held
             if requested <= 0:
