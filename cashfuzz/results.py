@@ -12,7 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from invariants import ALL_INVARIANTS, RESERVATION_CHECKS, CheckResult, check_scenario
+from invariants import (
+    ALL_INVARIANTS,
+    EQUITY_CHECKS,
+    RESERVATION_CHECKS,
+    CheckResult,
+    check_scenario,
+)
 from reference_engine import (
     CancelIgnored,
     EngineConfig,
@@ -86,6 +92,8 @@ def check_recorded(
     skipped = set() if determinism else {"determinism"}
     if engines and not getattr(engines[0], "reserves_cash", True):
         skipped.update(RESERVATION_CHECKS)
+    if engines and not getattr(engines[0], "reports_equity", True):
+        skipped.update(EQUITY_CHECKS)
     checked = tuple(name for name in ALL_INVARIANTS if name not in skipped)
     return RecordedCheck(result, tuple(rows), checked)
 

@@ -25,6 +25,7 @@ from .checks import (
 )
 from .monitor import (
     ALL_INVARIANTS,
+    EQUITY_CHECKS,
     RESERVATION_CHECKS,
     RUN_CHECKS,
     CheckResult,
@@ -39,6 +40,7 @@ from .monitor import (
 
 __all__ = [
     "ALL_INVARIANTS",
+    "EQUITY_CHECKS",
     "RESERVATION_CHECKS",
     "RUN_CHECKS",
     "STATE_CHECKS",

@@ -5,7 +5,9 @@ other people's engines implement it. An engine is built by a factory from a
 config and an optional observer; it must call the observer after every event
 it logs, with a snapshot of its books taken after that event. An engine that
 reserves nothing for open orders says so with ``reserves_cash = False``
-(read with ``getattr``, default True), and the reservation checks skip it.
+(read with ``getattr``, default True), and the reservation checks skip it; one
+whose snapshot can only derive equity from cash and marks says
+``reports_equity = False``, and the equity identity skips it.
 """
 
 from __future__ import annotations
