@@ -544,7 +544,7 @@ def run_bench(
             backtrader_fills=found.backtrader_fills,
         )
     else:
-        reason = "backtrader is not installed: pip install 'cashfuzz[bench]'"
+        reason = "backtrader is not installed: pip install -e '.[bench]' in a cashfuzz checkout"
     say("Hypothesis state machine")
     stateful = measure_stateful(settings.stateful_examples)
     say("gate (scenarios under every invariant)")

@@ -55,7 +55,8 @@ def open_database(location: str) -> ExampleDatabase:
             from redis import Redis
         except ImportError:
             raise UsageError(
-                f"--redis {location!r} needs the redis client: pip install 'cashfuzz[redis]'"
+                f"--redis {location!r} needs the redis client: "
+                "pip install -e '.[redis]' in a cashfuzz checkout"
             ) from None
         return RedisExampleDatabase(Redis.from_url(location))
     return DirectoryBasedExampleDatabase(location)

@@ -54,7 +54,8 @@ def resolve_engine(name: str | None) -> EngineFactory:
     if name == "backtrader":
         if importlib.util.find_spec("backtrader") is None:
             raise UsageError(
-                "--engine backtrader needs the backtrader package: pip install 'cashfuzz[bench]'"
+                "--engine backtrader needs the backtrader package: "
+                "pip install -e '.[bench]' in a cashfuzz checkout"
             )
         from .adapters.backtrader import backtrader_factory
 

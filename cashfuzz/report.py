@@ -34,7 +34,8 @@ from .results import LedgerRow, RecordedCheck
 
 FORMATS = {".md": "markdown", ".html": "html"}
 INSTALL_HINT = (
-    "--report needs matplotlib: install cashfuzz[report] (pip install 'cashfuzz[report]')"
+    "--report needs matplotlib: install cashfuzz[report] "
+    "(pip install -e '.[report]' in a cashfuzz checkout)"
 )
 #: Series plotted: label, value after an event in currency units, line style, colour,
 #: width. Cash is drawn widest so that available, which often equals it, stays visible.

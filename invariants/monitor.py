@@ -207,12 +207,23 @@ def check_scenario(
     """
     selected = set(ALL_INVARIANTS if only is None else only)
     monitor = Monitor(fail_fast=fail_fast, only=selected - set(RUN_CHECKS))
-    engine = factory(scenario.config, monitor)
+    try:
+        engine = factory(scenario.config, monitor)
+    except ScenarioError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a factory that cannot build is a finding too
+        return CheckResult(
+            scenario=scenario,
+            events=(),
+            final=None,
+            violations=(),
+            crash=f"the engine factory raised {type(error).__name__}: {error}",
+        )
     if not getattr(engine, "reserves_cash", True):
         monitor.exclude(RESERVATION_CHECKS)
     if not getattr(engine, "reports_equity", True):
         monitor.exclude(EQUITY_CHECKS)
-    crash = None
+    crash: str | None = None
     try:
         for step in scenario.steps():
             engine.step(step.timestamp, step.bars, step.signals, step.cancels)

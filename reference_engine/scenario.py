@@ -603,6 +603,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+        # mkstemp makes owner-only files; these are for sharing (CI artefacts, corpora)
+        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -727,7 +727,7 @@ class BacktraderEngine:
         except ImportError:
             raise UsageError(
                 "--engine backtrader needs the backtrader package: "
-                "pip install 'cashfuzz[bench]' (backtrader==1.9.78.123)"
+                "pip install -e '.[bench]' in a cashfuzz checkout (backtrader==1.9.78.123)"
             ) from None
         self.config = config
         self.observer = observer

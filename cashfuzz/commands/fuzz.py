@@ -42,7 +42,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--engine",
         default="reference",
-        help="reference | naive | zoo:NAME | package.module:factory (default: reference)",
+        help="reference | naive | backtrader | zoo:NAME | package.module:factory "
+        "(default: reference)",
     )
     budget = parser.add_argument_group("budget (at least one; the first reached ends the run)")
     budget.add_argument("--minutes", type=float, default=None, help="wall-clock budget")
@@ -159,7 +160,10 @@ def _run_with_display(spec: CampaignSpec) -> CampaignProgress:
 
 def _run_hypofuzz(spec: CampaignSpec) -> int:
     if shutil.which("hypothesis") is None:
-        raise UsageError("--hypofuzz needs HypoFuzz: pip install 'cashfuzz[hypofuzz]' (see README)")
+        raise UsageError(
+            "--hypofuzz needs HypoFuzz: pip install -e '.[hypofuzz]' in a cashfuzz checkout "
+            "(see README)"
+        )
     if spec.seconds is None:
         raise UsageError("--hypofuzz runs until stopped: give --minutes (--examples is not used)")
     target = Path(__file__).resolve().parent.parent / "fuzz_targets.py"

@@ -68,7 +68,8 @@ def register(subparsers: Any) -> None:
         "--engine",
         default="reference",
         metavar="ENGINE",
-        help="reference | naive | zoo:NAME | package.module:factory (default: reference)",
+        help="reference | naive | backtrader | zoo:NAME | package.module:factory "
+        "(default: reference)",
     )
     parser.add_argument(
         "--seed", type=_non_negative_int, default=0, help="search seed (default: 0)"

@@ -73,3 +73,14 @@ def test_a_scenario_the_engine_cannot_express_is_bad_input() -> None:
     with pytest.raises(ScenarioError, match="aligned bars"):
         check_scenario(load_example("googl-aapl"), _cannot_express)
     assert main(["run", "--example", "googl-aapl", "--engine", f"{__name__}:_cannot_express"]) == 2
+
+
+def _cannot_build(config: EngineConfig, observer: Observer | None = None) -> Engine:
+    raise RuntimeError("no broker")
+
+
+def test_a_factory_that_raises_is_a_finding_not_an_internal_error() -> None:
+    """An engine factory that raises is reported as the engine's crash (exit 1), not exit 3."""
+    result = check_scenario(load_example("googl-aapl"), _cannot_build)
+    assert result.crash == "the engine factory raised RuntimeError: no broker"
+    assert main(["run", "--example", "googl-aapl", "--engine", f"{__name__}:_cannot_build"]) == 1
