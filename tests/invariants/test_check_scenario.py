@@ -27,12 +27,13 @@ def test_an_engine_that_never_calls_its_observer_proves_nothing() -> None:
 
 
 class _CrashesTheSecondTime:
-    runs = 0
+    def __init__(self) -> None:
+        self.runs = 0
 
     def __call__(self, config: EngineConfig, observer: Observer | None = None) -> Engine:
-        type(self).runs += 1
+        self.runs += 1
         engine = Engine(config, observer)
-        if type(self).runs > 1:
+        if self.runs > 1:
             engine.step = _explode  # type: ignore[method-assign]
         return engine
 
