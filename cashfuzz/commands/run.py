@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from cashfuzz.engines import resolve_engine
+from cashfuzz.engines import pin_engine_mode, resolve_engine
 from cashfuzz.errors import EXIT_OK, EXIT_VIOLATION
 from cashfuzz.examples import add_scenario_arguments, scenario_from_arguments
 from cashfuzz.render import make_console, render_run
@@ -57,6 +57,9 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check the scenario and print it; the exit status says whether it held."""
     scenario, source = scenario_from_arguments(args)
+    if args.engine is not None:
+        # --engine naive / reference set the mode: show the config the engine ran with
+        scenario = pin_engine_mode(scenario, args.engine)
     report_path = None if args.report is None else check_report_path(args.report)
     factory = resolve_engine(args.engine)
     engine = args.engine or f"reference, in the scenario's mode ({scenario.config.mode.value})"
