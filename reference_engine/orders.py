@@ -12,7 +12,8 @@ class Side(StrEnum):
 
 
 class TimeInForce(StrEnum):
-    #: Lives through the first bar on which it can fill, then its remainder expires.
+    #: Lives through the first bar of its symbol at which it is due to fill (filled there
+    #: or not), then its remainder expires.
     DAY = "DAY"
     #: Lives until filled or cancelled.
     GTC = "GTC"
