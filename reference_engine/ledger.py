@@ -120,6 +120,7 @@ class Ledger:
     _pending_sells: dict[str, int] = field(default_factory=dict)
     _open: dict[int, OrderRecord] = field(default_factory=dict)
     _views: dict[int, OrderView | None] = field(default_factory=dict)
+    _changed: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.cash == -1:
@@ -174,9 +175,9 @@ class Ledger:
     def _order_views(self) -> tuple[OrderView, ...]:
         views = self._views
         # views are rebuilt only for orders changed since the last snapshot
-        for order_id, view in views.items():
-            if view is None:
-                views[order_id] = self.orders[order_id].view()
+        for order_id in self._changed:
+            views[order_id] = self.orders[order_id].view()
+        self._changed.clear()
         return tuple(views.values())  # type: ignore[arg-type]
 
     # --- writes ---------------------------------------------------------------
@@ -264,7 +265,8 @@ class Ledger:
     def _store(self, order: OrderRecord) -> None:
         order_id = order.order_id
         self.orders[order_id] = order
-        self._views[order_id] = None
+        self._views[order_id] = None  # keeps id order; the view is built at the next snapshot
+        self._changed.add(order_id)
         if order.state in TERMINAL_STATES:
             self._open.pop(order_id, None)
         else:
