@@ -1,7 +1,7 @@
 """cashfuzz: the command line, engine resolution, adapters and the bug zoo."""
 
-from .errors import CashfuzzError, UsageError
+from cashfuzz.errors import CashfuzzError, UsageError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["CashfuzzError", "UsageError", "__version__"]

@@ -37,7 +37,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from reference_engine import (
+from cashfuzz.adapters.backtrader.runner import BtBar, BtOrder
+from cashfuzz.reference_engine import (
     Bar,
     Costs,
     Engine,
@@ -52,9 +53,7 @@ from reference_engine import (
     Signal,
     Sizer,
 )
-from reference_engine.money import TICKS_PER_UNIT
-
-from .backtrader_runner import BtBar, BtOrder
+from cashfuzz.reference_engine.money import TICKS_PER_UNIT
 
 #: Cash and commission of every benchmark workload.
 INITIAL_CASH_CENTS = 100_000_000  # 1,000,000.00
@@ -341,7 +340,7 @@ def measure_versus(workload: Workload, rounds: int) -> Versus:
     """Run the reference engine and backtrader (``fill_at="next_open"``, no slippage,
     the same commission) on ``workload``, alternately, ``rounds`` times each.
     Raises ImportError without the ``bench`` extra."""
-    from .backtrader_runner import run_backtrader
+    from cashfuzz.adapters.backtrader.runner import run_backtrader
 
     bars, orders = workload.bt_bars(), workload.bt_orders()
     ours: list[float] = []
@@ -400,8 +399,8 @@ def measure_stateful(max_examples: int) -> ExampleRate:
     from hypothesis import HealthCheck, Phase, Verbosity, settings
     from hypothesis.stateful import run_state_machine_as_test
 
-    from reference_engine import reference_factory
-    from strategies.stateful import CashMachine, machine_for
+    from cashfuzz.reference_engine import reference_factory
+    from cashfuzz.strategies.stateful import CashMachine, machine_for
 
     counts = {"examples": 0, "steps": 0}
     machine: type[CashMachine] = machine_for(reference_factory, name="BenchMachine")  # type: ignore[assignment]
@@ -432,10 +431,10 @@ def measure_stateful(max_examples: int) -> ExampleRate:
 
 
 def measure_gate(max_examples: int) -> ExampleRate:
-    """Run ``cashfuzz.gate.run_gate`` on the reference engine (seed 0) for
+    """Run ``cashfuzz.search.gate.run_gate`` on the reference engine (seed 0) for
     ``max_examples`` scenarios, each checked under every invariant."""
-    from .engines import resolve_engine
-    from .gate import run_gate
+    from cashfuzz.engines import resolve_engine
+    from cashfuzz.search.gate import run_gate
 
     with tempfile.TemporaryDirectory() as out_dir:
         result = run_gate(

@@ -15,9 +15,8 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from reference_engine import EngineError
-
-from .errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE
+from cashfuzz.errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE
+from cashfuzz.reference_engine import EngineError
 
 COMMANDS = ("run", "gate", "fuzz", "replay", "diff", "bench")
 

@@ -1,7 +1,7 @@
 """Resolve ``--engine`` names to engine factories.
 
 ``reference`` and ``naive`` are the reference engine in its two modes;
-``backtrader`` is backtrader's broker through ``cashfuzz.adapters.backtrader``;
+``backtrader`` is backtrader's broker through ``cashfuzz.adapters.backtrader.adapter``;
 ``zoo:NAME`` is a deliberately broken engine from ``cashfuzz.zoo``; and
 ``package.module:factory`` is any callable ``factory(config, observer)``
 returning an object that implements ``reference_engine.EngineUnderTest``.
@@ -15,7 +15,8 @@ import importlib.util
 import re
 from typing import cast
 
-from reference_engine import (
+from cashfuzz.errors import UsageError
+from cashfuzz.reference_engine import (
     Engine,
     EngineConfig,
     EngineFactory,
@@ -24,8 +25,6 @@ from reference_engine import (
     Observer,
     Scenario,
 )
-
-from .errors import UsageError
 
 
 def reference_engine_factory(config: EngineConfig, observer: Observer | None = None) -> Engine:
@@ -57,11 +56,11 @@ def resolve_engine(name: str | None) -> EngineFactory:
                 "--engine backtrader needs the backtrader package: "
                 "pip install -e '.[bench]' in a cashfuzz checkout"
             )
-        from .adapters.backtrader import backtrader_factory
+        from cashfuzz.adapters.backtrader.adapter import backtrader_factory
 
         return cast(EngineFactory, backtrader_factory)
     if name.startswith("zoo:"):
-        from .zoo import ZOO
+        from cashfuzz.zoo import ZOO
 
         key = name.removeprefix("zoo:")
         if key not in ZOO:

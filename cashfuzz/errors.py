@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reference_engine import EngineError
+from cashfuzz.reference_engine import EngineError
 
 #: Exit statuses of every command: every invariant held; one broke; bad input or usage;
 #: cashfuzz itself failed (nothing proven either way); stdout closed under us (128 + SIGPIPE).

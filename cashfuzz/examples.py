@@ -6,9 +6,8 @@ import argparse
 from importlib import resources
 from pathlib import Path
 
-from reference_engine import Scenario, load_scenario, scenario_from_json
-
-from .errors import UsageError
+from cashfuzz.errors import UsageError
+from cashfuzz.reference_engine import Scenario, load_scenario, scenario_from_json
 
 #: name -> file in cashfuzz/examples
 EXAMPLES: dict[str, str] = {

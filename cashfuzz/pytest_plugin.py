@@ -48,7 +48,7 @@ def cashfuzz_gate(request: pytest.FixtureRequest, tmp_path: Any) -> Callable[...
         engine: Any = "reference", *, max_examples: int | None = None, seed: int | None = None
     ) -> None:
         from cashfuzz.engines import resolve_engine
-        from cashfuzz.gate import run_gate
+        from cashfuzz.search.gate import run_gate
 
         if isinstance(engine, str):
             name, factory = engine, resolve_engine(engine)

@@ -16,7 +16,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reference_engine import (
+from cashfuzz.reference_engine import (
     Bar,
     Cancel,
     Engine,
@@ -36,7 +36,7 @@ from reference_engine import (
     Signal,
     Timestamp,
 )
-from reference_engine.money import SLIPPAGE_SCALE
+from cashfuzz.reference_engine.money import SLIPPAGE_SCALE
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from reference_engine import (
+from cashfuzz.reference_engine import (
     Event,
     FillRefused,
     LedgerSnapshot,
@@ -24,7 +24,7 @@ from reference_engine import (
     Side,
     is_legal_transition,
 )
-from reference_engine.money import TICKS_PER_CENT, format_cents
+from cashfuzz.reference_engine.money import TICKS_PER_CENT, format_cents
 
 
 def _money(cents: int) -> str:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from reference_engine import (
+from cashfuzz.reference_engine import (
     EngineFactory,
     Event,
     LedgerSnapshot,

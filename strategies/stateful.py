@@ -25,8 +25,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from invariants import RESERVATION_CHECKS, STATE_CHECKS, Monitor
-from reference_engine import (
+from cashfuzz.invariants import RESERVATION_CHECKS, STATE_CHECKS, Monitor
+from cashfuzz.reference_engine import (
     Bar,
     Cancel,
     CancelIgnored,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from strategies.profiles import load_selected_profile
+from cashfuzz.strategies.profiles import load_selected_profile
 
 load_selected_profile()
 

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .backtrader import BacktraderEngine, BacktraderFactory, backtrader_factory
+from cashfuzz.adapters.backtrader.adapter import (
+    BacktraderEngine,
+    BacktraderFactory,
+    backtrader_factory,
+)
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
-    from reference_engine import Scenario
+    from cashfuzz.reference_engine import Scenario
 
 
 def scenarios_for(
@@ -26,7 +30,7 @@ def scenarios_for(
     """``strategy`` (default ``strategies.scenarios()``) mapped through the factory's
     ``adapt_scenario`` when it declares one, else unchanged."""
     if strategy is None:
-        from strategies import scenarios
+        from cashfuzz.strategies import scenarios
 
         strategy = scenarios()
     adapt = getattr(factory, "adapt_scenario", None)

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from cashfuzz.bench import FULL, QUICK, TINY, run_bench
 from cashfuzz.errors import EXIT_OK
-from cashfuzz.render import make_console
+from cashfuzz.output.render import make_console
 
 
 def register(subparsers: Any) -> None:

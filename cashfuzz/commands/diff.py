@@ -16,11 +16,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cashfuzz.differential import AGAINST, Comparison, compare, comparison_to_json
+from cashfuzz.adapters.backtrader.differential import (
+    AGAINST,
+    Comparison,
+    compare,
+    comparison_to_json,
+)
 from cashfuzz.errors import EXIT_OK
 from cashfuzz.examples import add_scenario_arguments, scenario_from_arguments
-from cashfuzz.render import make_console
-from reference_engine.money import format_cents
+from cashfuzz.output.render import make_console
+from cashfuzz.reference_engine.money import format_cents
 
 
 def register(subparsers: Any) -> None:

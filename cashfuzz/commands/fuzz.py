@@ -22,12 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cashfuzz.errors import EXIT_INTERNAL
-
-from ..campaign import CampaignProgress, CampaignSpec, run_campaign
-from ..engines import resolve_engine
-from ..errors import UsageError
-from ..gate import replay_command
+from cashfuzz.engines import resolve_engine
+from cashfuzz.errors import EXIT_INTERNAL, UsageError
+from cashfuzz.search.campaign import CampaignProgress, CampaignSpec, run_campaign
+from cashfuzz.search.gate import replay_command
 
 DEFAULT_DB = Path(".hypothesis") / "cashfuzz-campaign"
 
@@ -166,7 +164,7 @@ def _run_hypofuzz(spec: CampaignSpec) -> int:
         )
     if spec.seconds is None:
         raise UsageError("--hypofuzz runs until stopped: give --minutes (--examples is not used)")
-    target = Path(__file__).resolve().parent.parent / "fuzz_targets.py"
+    target = Path(__file__).resolve().parent.parent / "search" / "fuzz_targets.py"
     env = dict(
         os.environ,
         CASHFUZZ_ENGINE=spec.engine,

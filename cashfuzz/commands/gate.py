@@ -18,9 +18,9 @@ from rich.text import Text
 
 from cashfuzz.engines import resolve_engine
 from cashfuzz.errors import EXIT_OK, EXIT_VIOLATION
-from cashfuzz.gate import GateResult, run_gate
-from cashfuzz.render import make_console, render_run
-from cashfuzz.results import result_to_json
+from cashfuzz.output.render import make_console, render_run
+from cashfuzz.output.results import result_to_json
+from cashfuzz.search.gate import GateResult, run_gate
 
 DEFAULT_OUT = Path("cashfuzz-out")
 

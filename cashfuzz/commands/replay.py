@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from invariants import check_scenario
-from reference_engine import ScenarioError, load_scenario
-
-from ..engines import resolve_engine
-from ..errors import UsageError
+from cashfuzz.engines import resolve_engine
+from cashfuzz.errors import UsageError
+from cashfuzz.invariants import check_scenario
+from cashfuzz.reference_engine import ScenarioError, load_scenario
 
 
 def register(subparsers: Any) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 from cashfuzz.engines import pin_engine_mode, resolve_engine
 from cashfuzz.errors import EXIT_OK, EXIT_VIOLATION
 from cashfuzz.examples import add_scenario_arguments, scenario_from_arguments
-from cashfuzz.render import make_console, render_run
-from cashfuzz.report import check_report_path, write_report
-from cashfuzz.results import check_recorded, result_to_json
+from cashfuzz.output.render import make_console, render_run
+from cashfuzz.output.report import check_report_path, write_report
+from cashfuzz.output.results import check_recorded, result_to_json
 
 
 def register(subparsers: Any) -> None:

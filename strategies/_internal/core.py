@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from reference_engine import (
+from cashfuzz.reference_engine import (
     Bar,
     Cancel,
     Costs,

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from cashfuzz.adapters import backtrader_factory, scenarios_for
-from cashfuzz.adapters.backtrader import BacktraderEngine, adapt_scenario, unsupported
+from cashfuzz.adapters.backtrader.adapter import BacktraderEngine, adapt_scenario, unsupported
 from cashfuzz.cli import main
 from cashfuzz.engines import resolve_engine
 from cashfuzz.examples import load_example
-from invariants import check_scenario
-from reference_engine import (
+from cashfuzz.invariants import check_scenario
+from cashfuzz.reference_engine import (
     CancelIgnored,
     Event,
     FillRefused,

@@ -1,4 +1,4 @@
-"""Tests for cashfuzz.backtrader_runner (needs the optional backtrader extra)."""
+"""Tests for cashfuzz.adapters.backtrader.runner (needs the optional backtrader extra)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-import cashfuzz.backtrader_runner as runner
-from cashfuzz.backtrader_runner import BtBar, BtOrder, BtResult, run_backtrader
+import cashfuzz.adapters.backtrader.runner as runner
+from cashfuzz.adapters.backtrader.runner import BtBar, BtOrder, BtResult, run_backtrader
 
 # The runner imports backtrader lazily, so importing it above is safe; the
 # tests themselves need backtrader.

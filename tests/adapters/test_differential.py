@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from cashfuzz.cli import main
-from cashfuzz.differential import (
+from cashfuzz.adapters.backtrader.differential import (
     CASH_CHECK_TIMING,
     CASH_ROUNDING,
     COMMISSION_ROUNDING,
@@ -19,8 +18,9 @@ from cashfuzz.differential import (
     Difference,
     compare,
 )
+from cashfuzz.cli import main
 from cashfuzz.examples import load_example
-from reference_engine import (
+from cashfuzz.reference_engine import (
     Scenario,
     ScenarioError,
     scenario_from_dict,

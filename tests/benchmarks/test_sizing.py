@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from cashfuzz.bench import BATCH_SIZES, BENCH_SIZERS, SizingCase, sizing_case
-from reference_engine import Mode
+from cashfuzz.reference_engine import Mode
 
 SIGNALS_PER_CALL = 100
 ROUNDS = 50

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from cashfuzz.bench import Workload, make_workload, run_engine
-from reference_engine import OrderFilled
+from cashfuzz.reference_engine import OrderFilled
 
 SHAPES = [(1, 2_000), (10, 200), (100, 20)]
 VERSUS = (10, 300)
@@ -47,7 +47,7 @@ def test_reference_engine_versus(benchmark: Any) -> None:
 def test_backtrader_versus(benchmark: Any) -> None:
     """Runs backtrader's broker on the same bars and orders, filling the same orders."""
     pytest.importorskip("backtrader")
-    from cashfuzz.backtrader_runner import run_backtrader
+    from cashfuzz.adapters.backtrader.runner import run_backtrader
 
     workload = make_workload(*VERSUS)
     bars, orders = workload.bt_bars(), workload.bt_orders()

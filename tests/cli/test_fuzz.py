@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cashfuzz.cli import main
-from reference_engine import load_scenario
+from cashfuzz.reference_engine import load_scenario
 
 CASHFUZZ = [sys.executable, "-m", "cashfuzz.cli"]
 

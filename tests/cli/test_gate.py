@@ -10,8 +10,8 @@ import pytest
 
 from cashfuzz.cli import main
 from cashfuzz.engines import resolve_engine
-from cashfuzz.gate import run_gate
-from reference_engine import Mode, load_scenario
+from cashfuzz.reference_engine import Mode, load_scenario
+from cashfuzz.search.gate import run_gate
 
 NAIVE_ID = "cashfuzz.engines:naive_engine_factory"
 

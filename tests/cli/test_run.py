@@ -193,7 +193,7 @@ def test_resized_orders_and_cancels_are_shown(
 
 
 CRASHING_ENGINE = """
-from reference_engine import Engine
+from cashfuzz.reference_engine import Engine
 
 
 class Crashing(Engine):

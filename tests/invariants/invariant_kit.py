@@ -13,8 +13,8 @@ from typing import Any
 
 from cashfuzz.engines import reference_engine_factory
 from cashfuzz.examples import load_example
-from invariants import LogTotals
-from reference_engine import (
+from cashfuzz.invariants import LogTotals
+from cashfuzz.reference_engine import (
     EngineFactory,
     Event,
     LedgerSnapshot,

@@ -9,8 +9,8 @@ import pytest
 
 from cashfuzz.cli import main
 from cashfuzz.examples import load_example
-from invariants import check_scenario
-from reference_engine import Engine, EngineConfig, Mode, Observer, ScenarioError
+from cashfuzz.invariants import check_scenario
+from cashfuzz.reference_engine import Engine, EngineConfig, Mode, Observer, ScenarioError
 
 
 def _silent(config: EngineConfig, observer: Observer | None = None) -> Engine:

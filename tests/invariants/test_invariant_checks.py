@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import pytest
 from invariant_kit import Transition, real_runs
 
-from invariants import STATE_CHECKS, TRANSITION_CHECKS, LogTotals
-from reference_engine import (
+from cashfuzz.invariants import STATE_CHECKS, TRANSITION_CHECKS, LogTotals
+from cashfuzz.reference_engine import (
     FillRefused,
     LedgerSnapshot,
     OrderAccepted,
@@ -26,7 +26,7 @@ from reference_engine import (
     PositionView,
     Side,
 )
-from reference_engine.money import format_cents as money
+from cashfuzz.reference_engine.money import format_cents as money
 
 RUNS = real_runs()
 RICH = RUNS["rich"]

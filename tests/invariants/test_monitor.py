@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from invariant_kit import bar, buy, record, scenario
 
-from cashfuzz.zoo import ZOO
-from invariants import (
+from cashfuzz.invariants import (
     ALL_INVARIANTS,
     RESERVATION_CHECKS,
     STATE_CHECKS,
@@ -16,7 +15,8 @@ from invariants import (
     Violation,
     check_scenario,
 )
-from reference_engine import Scenario
+from cashfuzz.reference_engine import Scenario
+from cashfuzz.zoo import ZOO
 
 #: two BUYs of 2 at 100.00 with 300.00: the naive engine's second fill (event 4) is refused
 RACE = scenario([buy(1, 2), buy(1, 2)], bars=[bar(1, "100")], initial_cash="300")

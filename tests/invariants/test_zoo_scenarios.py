@@ -11,9 +11,9 @@ import pytest
 from invariant_kit import bar, buy, cancel, scenario, sell
 
 from cashfuzz.engines import reference_engine_factory
+from cashfuzz.invariants import ALL_INVARIANTS, check_scenario
+from cashfuzz.reference_engine import OrderFilled, Scenario
 from cashfuzz.zoo import ZOO
-from invariants import ALL_INVARIANTS, check_scenario
-from reference_engine import OrderFilled, Scenario
 
 #: the seed's race in miniature: two BUYs of 2 at 100.00 with 300.00 of cash
 RACE = scenario([buy(1, 2), buy(1, 2)], bars=[bar(1, "100")], initial_cash="300")

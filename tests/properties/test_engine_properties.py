@@ -8,9 +8,9 @@ from hypothesis import example, given
 
 from cashfuzz.engines import naive_engine_factory
 from cashfuzz.examples import load_example
-from invariants import check_scenario
-from reference_engine import Mode, OrderAccepted, OrderFilled, Scenario, reference_factory
-from strategies import scenarios
+from cashfuzz.invariants import check_scenario
+from cashfuzz.reference_engine import Mode, OrderAccepted, OrderFilled, Scenario, reference_factory
+from cashfuzz.strategies import scenarios
 
 GOOGL_AAPL = load_example("googl-aapl")
 GOOGL_AAPL_KELLY = load_example("googl-aapl-kelly")

@@ -7,9 +7,9 @@ from hypothesis import settings
 
 from cashfuzz.engines import naive_engine_factory, reference_engine_factory
 from cashfuzz.examples import load_example
-from invariants import InvariantViolation
-from reference_engine import OrderState, reference_factory
-from strategies.stateful import CashMachine, machine_for
+from cashfuzz.invariants import InvariantViolation
+from cashfuzz.reference_engine import OrderState, reference_factory
+from cashfuzz.strategies.stateful import CashMachine, machine_for
 
 TestCashMachine = machine_for(reference_factory).TestCase
 TestCashMachine.settings = settings(TestCashMachine.settings, stateful_step_count=12)

@@ -10,9 +10,9 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-import strategies
-import strategies._internal.core as core
-from reference_engine import (
+import cashfuzz.strategies._internal.core as core
+from cashfuzz import strategies
+from cashfuzz.reference_engine import (
     Bar,
     Mode,
     Scenario,
@@ -23,7 +23,7 @@ from reference_engine import (
     scenario_to_dict,
     scenario_to_json,
 )
-from strategies import (
+from cashfuzz.strategies import (
     bar_streams,
     bars,
     cancels,

@@ -12,8 +12,8 @@ import dataclasses
 import pytest
 
 from cashfuzz.examples import load_example
-from invariants import Monitor, check_scenario
-from reference_engine import (
+from cashfuzz.invariants import Monitor, check_scenario
+from cashfuzz.reference_engine import (
     Event,
     FillRefused,
     LedgerSnapshot,

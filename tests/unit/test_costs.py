@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference_engine import Costs
-from reference_engine.costs import SlippageSource, bps_to_millionths
+from cashfuzz.reference_engine import Costs
+from cashfuzz.reference_engine.costs import SlippageSource, bps_to_millionths
 
 RATE = Fraction(1, 1000)
 

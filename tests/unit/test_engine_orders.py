@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from unit_kit import CASH, PRICE, Books, bar, buy, engine, only, sell
 
-from invariants import event_log_bytes
-from reference_engine import (
+from cashfuzz.invariants import event_log_bytes
+from cashfuzz.reference_engine import (
     Bar,
     Cancel,
     Costs,

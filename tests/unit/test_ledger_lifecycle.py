@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from unit_kit import CASH, COSTS, PRICE, bar, buy, engine, only, sell
 
-from reference_engine import (
+from cashfuzz.reference_engine import (
     Cancel,
     CancelIgnored,
     Costs,

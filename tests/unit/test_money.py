@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from reference_engine.money import (
+from cashfuzz.reference_engine.money import (
     MoneyError,
     buy_price,
     ceil_div,

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from unit_kit import COSTS, PRICE, bar, buy, sell
 
-from reference_engine import (
+from cashfuzz.reference_engine import (
     Bar,
     Cancel,
     CancelIgnored,
@@ -50,10 +50,10 @@ from reference_engine import (
     Timestamp,
     run_scenario,
 )
-from reference_engine.engine import _plainly_valid
-from reference_engine.ledger import Ledger, OrderView, PositionView
-from reference_engine.money import fee_cents
-from strategies import scenarios
+from cashfuzz.reference_engine.engine import _plainly_valid
+from cashfuzz.reference_engine.ledger import Ledger, OrderView, PositionView
+from cashfuzz.reference_engine.money import fee_cents
+from cashfuzz.strategies import scenarios
 
 GTC = TimeInForce.GTC
 
@@ -348,7 +348,7 @@ def test_example_scenario_runs_match_the_shadow_books() -> None:
 def test_partial_sale_removes_its_share_of_the_cost_rounded_down() -> None:
     """Selling 1 of 3 shares bought for 302 ticks removes 100 ticks of cost, not all of it."""
     ledger = Ledger(initial_cash=10_000)
-    from reference_engine.ledger import OrderRecord
+    from cashfuzz.reference_engine.ledger import OrderRecord
 
     first = OrderRecord(1, "A", Side.BUY, 3, GTC, 200, 1)
     ledger.accept(first, 0)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from cashfuzz.examples import EXAMPLES, load_example
-from reference_engine import (
+from cashfuzz.reference_engine import (
     Bar,
     FillAt,
     Kelly,
@@ -33,7 +33,7 @@ from reference_engine import (
     scenario_with_bars,
     write_scenario,
 )
-from reference_engine import scenario as scenario_module
+from cashfuzz.reference_engine import scenario as scenario_module
 
 BASE: dict[str, Any] = {
     "initial_cash": "1000.00",

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from reference_engine import FixedAmount, FixedShares, Kelly, PercentEquity
+from cashfuzz.reference_engine import FixedAmount, FixedShares, Kelly, PercentEquity
 
 EQUITY = 12_972_900
 PRICE = 999_800

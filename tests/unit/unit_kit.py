@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, TypeVar
 
-from reference_engine import (
+from cashfuzz.reference_engine import (
     Bar,
     Costs,
     Engine,

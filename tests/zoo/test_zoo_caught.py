@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from zoo_table import Catch
 
-from cashfuzz.gate import run_gate
+from cashfuzz.reference_engine import load_scenario
+from cashfuzz.search.gate import run_gate
 from cashfuzz.zoo import ZOO
-from reference_engine import load_scenario
 
 #: Hypothesis also draws constants it finds in the project's own modules, so what a
 #: seed generates shifts whenever a constant anywhere in the code changes: the budget

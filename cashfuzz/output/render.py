@@ -18,8 +18,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from invariants import Violation
-from reference_engine import (
+from cashfuzz.invariants import Violation
+from cashfuzz.output.results import LedgerRow, RecordedCheck, config_to_json
+from cashfuzz.reference_engine import (
     CancelIgnored,
     Event,
     FillRefused,
@@ -32,9 +33,7 @@ from reference_engine import (
     OrderRejected,
     Scenario,
 )
-from reference_engine.money import format_cents, format_ticks
-
-from .results import LedgerRow, RecordedCheck, config_to_json
+from cashfuzz.reference_engine.money import format_cents, format_ticks
 
 #: Width used when the output is not a terminal and COLUMNS is unset: wide
 #: enough that a ledger row stays on one line in a CI log.

@@ -14,10 +14,10 @@ from pathlib import Path
 from hypothesis import given, settings
 
 from cashfuzz.adapters import scenarios_for
-from cashfuzz.campaign import open_database
 from cashfuzz.engines import pin_engine_mode, resolve_engine
-from invariants import check_scenario
-from reference_engine import Scenario, load_scenario, scenario_to_json, write_scenario
+from cashfuzz.invariants import check_scenario
+from cashfuzz.reference_engine import Scenario, load_scenario, scenario_to_json, write_scenario
+from cashfuzz.search.campaign import open_database
 
 _ENGINE = os.environ.get("CASHFUZZ_ENGINE", "reference")
 _DATABASE = os.environ.get("CASHFUZZ_DATABASE", ".hypothesis/cashfuzz-campaign")

@@ -68,7 +68,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from reference_engine import (
+from cashfuzz.adapters.backtrader.runner import EPOCH, backtrader_classes
+from cashfuzz.errors import UsageError
+from cashfuzz.reference_engine import (
     TERMINAL_STATES,
     Bar,
     Cancel,
@@ -97,7 +99,7 @@ from reference_engine import (
     TimeInForce,
     Timestamp,
 )
-from reference_engine.money import (
+from cashfuzz.reference_engine.money import (
     CENTS_PER_UNIT,
     MILLIONTHS_PER_BP,
     SLIPPAGE_SCALE,
@@ -105,9 +107,6 @@ from reference_engine.money import (
     format_cents,
     format_fraction,
 )
-
-from ..backtrader_runner import EPOCH, backtrader_classes
-from ..errors import UsageError
 
 # Only what a broker replay needs: no observers, preloaded in-memory feeds,
 # vectorised stepping (the strategy has no indicators).

@@ -31,14 +31,19 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.strategies import SearchStrategy
 
-from invariants import CheckResult, check_scenario
-from reference_engine import EngineFactory, Scenario, load_scenario, scenario_digest, write_scenario
-from strategies import scenarios
-
-from .adapters import scenarios_for
-from .engines import MODE_ENGINES, file_safe, pin_engine_mode, resolve_engine
-from .errors import UsageError
-from .results import RecordedCheck, check_recorded
+from cashfuzz.adapters import scenarios_for
+from cashfuzz.engines import MODE_ENGINES, file_safe, pin_engine_mode, resolve_engine
+from cashfuzz.errors import UsageError
+from cashfuzz.invariants import CheckResult, check_scenario
+from cashfuzz.output.results import RecordedCheck, check_recorded
+from cashfuzz.reference_engine import (
+    EngineFactory,
+    Scenario,
+    load_scenario,
+    scenario_digest,
+    write_scenario,
+)
+from cashfuzz.strategies import scenarios
 
 CRASH = "crash"
 

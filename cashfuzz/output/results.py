@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from invariants import (
+from cashfuzz.invariants import (
     ALL_INVARIANTS,
     EQUITY_CHECKS,
     RESERVATION_CHECKS,
     CheckResult,
     check_scenario,
 )
-from reference_engine import (
+from cashfuzz.reference_engine import (
     CancelIgnored,
     EngineConfig,
     EngineFactory,
@@ -36,7 +36,7 @@ from reference_engine import (
     Scenario,
     scenario_to_dict,
 )
-from reference_engine.money import format_cents, format_ticks
+from cashfuzz.reference_engine.money import format_cents, format_ticks
 
 #: Keys of ``scenario_to_dict`` that are data, not settings.
 _DATA_KEYS = ("description", "bars", "signals", "cancels")

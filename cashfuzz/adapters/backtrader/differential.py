@@ -8,7 +8,7 @@ positions. Every difference gets a category and a sentence saying why the two
 engines differ; ``unexplained`` marks one no rule accounts for.
 
 The reference engine runs in reservation mode (``--engine reference``);
-backtrader through ``cashfuzz.adapters.backtrader`` (see its docstring for how
+backtrader through ``cashfuzz.adapters.backtrader.adapter`` (see its docstring for how
 its statuses map onto our events). Differences are information: they do not
 make the comparison fail.
 """
@@ -19,8 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from invariants import CheckResult, check_scenario
-from reference_engine import (
+from cashfuzz.adapters.backtrader.adapter import backtrader_factory, unsupported
+from cashfuzz.engines import resolve_engine
+from cashfuzz.invariants import CheckResult, check_scenario
+from cashfuzz.output.results import snapshot_to_json
+from cashfuzz.reference_engine import (
     CancelIgnored,
     Event,
     FillAt,
@@ -39,11 +42,7 @@ from reference_engine import (
     Signal,
     Timestamp,
 )
-from reference_engine.money import TICKS_PER_CENT, format_cents, format_ticks
-
-from .adapters.backtrader import backtrader_factory, unsupported
-from .engines import resolve_engine
-from .results import snapshot_to_json
+from cashfuzz.reference_engine.money import TICKS_PER_CENT, format_cents, format_ticks
 
 AGAINST = ("backtrader",)
 

@@ -18,11 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from invariants import Violation
-from reference_engine import FillRefused, write_atomic
-
-from .errors import UsageError
-from .render import (
+from cashfuzz.errors import UsageError
+from cashfuzz.invariants import Violation
+from cashfuzz.output.render import (
     describe_event,
     final_text,
     ledger_values,
@@ -30,7 +28,8 @@ from .render import (
     summary_line,
     violation_where,
 )
-from .results import LedgerRow, RecordedCheck
+from cashfuzz.output.results import LedgerRow, RecordedCheck
+from cashfuzz.reference_engine import FillRefused, write_atomic
 
 FORMATS = {".md": "markdown", ".html": "html"}
 INSTALL_HINT = (

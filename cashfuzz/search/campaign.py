@@ -37,11 +37,10 @@ from hypothesis.database import (
 # the database key Hypothesis gives a test; no public API names it
 from hypothesis.internal.reflection import function_digest
 
-from invariants import check_scenario
-from reference_engine import EngineFactory, Scenario, scenario_digest, write_scenario
-
-from .engines import file_safe, pin_engine_mode, resolve_engine
-from .errors import UsageError
+from cashfuzz.engines import file_safe, pin_engine_mode, resolve_engine
+from cashfuzz.errors import UsageError
+from cashfuzz.invariants import check_scenario
+from cashfuzz.reference_engine import EngineFactory, Scenario, scenario_digest, write_scenario
 
 #: Examples a worker runs between looks at the stop flag and the corpus.
 CHUNK_EXAMPLES = 25
@@ -133,7 +132,7 @@ def search(
     are replayed (read-only, so none is forgotten) and the first one whose hash is
     not in ``skip_hashes`` is returned.
     """
-    from .adapters import scenarios_for
+    from cashfuzz.adapters import scenarios_for
 
     failing: list[Finding] = []
 

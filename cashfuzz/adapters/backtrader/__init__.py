@@ -1,0 +1,1 @@
+"""backtrader behind the engine protocol: its runner, adapter and differential rules."""

@@ -1,0 +1,1 @@
+"""What a checked run looks like outside: JSON results, the terminal ledger, reports."""
