@@ -38,6 +38,14 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help=f"a built-in scenario instead of a file ({', '.join(EXAMPLES)})",
     )
+    parser.add_argument(
+        "--allow-bars-outside",
+        action="store_true",
+        help=(
+            "let the scenario's bars name a CSV file outside the scenario's folder "
+            "(an absolute path, ../, a symlink out); refused by default"
+        ),
+    )
 
 
 def scenario_from_arguments(args: argparse.Namespace) -> tuple[Scenario, str]:
@@ -56,4 +64,5 @@ def scenario_from_arguments(args: argparse.Namespace) -> tuple[Scenario, str]:
         raise UsageError(
             f"give a SCENARIO file or --example NAME (built in: {', '.join(EXAMPLES)})"
         )
-    return load_scenario(args.scenario), str(args.scenario)
+    allow = bool(getattr(args, "allow_bars_outside", False))
+    return load_scenario(args.scenario, allow_bars_outside=allow), str(args.scenario)

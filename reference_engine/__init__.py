@@ -5,6 +5,7 @@ every accepted BUY reserves its worst-case cost, and every change is an event.
 This package imports nothing else of cashfuzz.
 """
 
+from .bars_file import bars_from_csv
 from .config import EngineConfig, FillAt, Mode, Policy
 from .costs import Costs
 from .engine import Engine
@@ -42,7 +43,6 @@ from .run import RunResult, reference_factory, run_scenario
 from .scenario import (
     Scenario,
     Step,
-    bars_from_csv,
     bars_from_dataframe,
     load_scenario,
     scenario_digest,

@@ -21,10 +21,28 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .bars_file import read_bars_csv
 from .config import EngineConfig, FillAt, Mode, Policy
 from .costs import Costs, bps_to_millionths
 from .errors import ScenarioError
 from .events import Bar, Cancel, Signal, Timestamp
+from .input_files import read_limited, resolve_inside
+from .limits import (
+    MAX_BARS,
+    MAX_CANCELS,
+    MAX_DESCRIPTION_CHARS,
+    MAX_INTEGER_TIMESTAMP,
+    MAX_MONEY,
+    MAX_NAME_CHARS,
+    MAX_QUANTITY,
+    MAX_SIGNALS,
+    MAX_SYMBOL_CHARS,
+    MAX_SYMBOLS,
+    check_count,
+    check_number,
+    check_string,
+    short,
+)
 from .money import (
     MILLIONTHS_PER_BP,
     MoneyError,
@@ -38,6 +56,7 @@ from .money import (
 )
 from .orders import Side, TimeInForce
 from .sizers import FixedAmount, FixedShares, Kelly, PercentEquity, Sizer
+from .strict_json import decode_json_bytes, decode_json_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -132,35 +151,59 @@ def _build_steps(
 # --- reading -------------------------------------------------------------------------
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Read a scenario file; ``bars`` may name a CSV file beside it. Raises ScenarioError."""
+def load_scenario(path: str | os.PathLike[str], *, allow_bars_outside: bool = False) -> Scenario:
+    """Read a scenario file; ``bars`` may name a CSV file in its folder (anywhere with
+    ``allow_bars_outside``). Every limit in ``limits`` applies. Raises ScenarioError."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError(f"cannot read scenario {str(path)!r}: {error.strerror}") from None
-    return scenario_from_json(text, base_dir=path.parent, source=str(path))
+    data = read_limited(path, "scenario")
+    raw = decode_json_bytes(data, source=_shown_path(path))
+    return _scenario_from_raw(raw, path.parent, allow_bars_outside=allow_bars_outside)
 
 
-def scenario_from_json(text: str, *, base_dir: Path | None = None, source: str = "") -> Scenario:
-    """Parse scenario JSON (numbers are read as exact decimals). Raises ScenarioError."""
-    try:
-        raw = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as error:
-        where = f"{source}: " if source else ""
-        raise ScenarioError(
-            f"{where}malformed JSON at line {error.lineno} column {error.colno}: {error.msg}"
-        ) from None
+def scenario_from_json(
+    text: str,
+    *,
+    base_dir: Path | None = None,
+    source: str = "",
+    allow_bars_outside: bool = False,
+) -> Scenario:
+    """Parse scenario JSON strictly (see ``strict_json``; numbers are read as exact
+    decimals); a ``bars`` path is relative to ``base_dir``. Raises ScenarioError."""
+    raw = decode_json_text(text, source=source)
+    return _scenario_from_raw(raw, base_dir or Path.cwd(), allow_bars_outside=allow_bars_outside)
+
+
+def _shown_path(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 200 else f"{text[:200]}…"
+
+
+def _scenario_from_raw(raw: object, base_dir: Path, *, allow_bars_outside: bool) -> Scenario:
     if isinstance(raw, Mapping) and isinstance(raw.get("bars"), str):
-        csv_path = Path(raw["bars"])
-        if base_dir is not None and not csv_path.is_absolute():
-            csv_path = base_dir / csv_path
-        raw = {**raw, "bars": bars_from_csv(csv_path)}
+        bars_path = resolve_inside(
+            raw["bars"], base_dir, allow_outside=allow_bars_outside, what="bars"
+        )
+        rows, lines = read_bars_csv(bars_path)
+        name = bars_path.name if len(bars_path.name) <= 80 else f"{bars_path.name[:80]}…"
+
+        def where(index: int, key: str | None) -> str:
+            row = f"bars file {name!r} line {lines[index]}"
+            return row if key is None else f"{row} column {key}"
+
+        return _scenario_from_mapping({**raw, "bars": rows}, bar_where=where)
     return scenario_from_dict(raw)
 
 
 def scenario_from_dict(raw: object) -> Scenario:
     """Build and validate a Scenario from plain data. Raises ScenarioError."""
+    return _scenario_from_mapping(raw, bar_where=_json_bar_where)
+
+
+def _json_bar_where(index: int, key: str | None) -> str:
+    return f"bars[{index}]" if key is None else f"bars[{index}].{key}"
+
+
+def _scenario_from_mapping(raw: object, *, bar_where: Callable[[int, str | None], str]) -> Scenario:
     if not isinstance(raw, Mapping):
         raise ScenarioError(f"a scenario must be a JSON object, not {type(raw).__name__}")
     _no_unknown_keys(raw, TOP_LEVEL_KEYS, "scenario")
@@ -168,17 +211,19 @@ def scenario_from_dict(raw: object) -> Scenario:
         raise ScenarioError('initial_cash is required (a decimal string such as "10000.00")')
     initial_cash = _money(raw["initial_cash"], "initial_cash", to_cents)
     if initial_cash < 0:
-        raise ScenarioError(f"initial_cash={raw['initial_cash']!r} must not be negative")
+        raise ScenarioError(f"initial_cash={short(raw['initial_cash'])} must not be negative")
     seed = raw.get("seed", 0)
+    if not isinstance(seed, str):
+        check_number(seed, "seed")
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ScenarioError(f"seed={seed!r} must be an integer")
+        raise ScenarioError(f"seed={short(seed)} must be an integer")
     participation = raw.get("max_participation", "1")
     max_participation = None
     if participation is not None:
         max_participation = _fraction(participation, "max_participation")
         if not 0 < max_participation <= 1:
             raise ScenarioError(
-                f"max_participation={participation!r} must be a fraction in (0, 1], or null"
+                f"max_participation={short(participation)} must be a fraction in (0, 1], or null"
             )
     config = EngineConfig(
         initial_cash=initial_cash,
@@ -190,68 +235,97 @@ def scenario_from_dict(raw: object) -> Scenario:
         costs=_costs(raw.get("costs", {})),
         sizer=_sizer(raw.get("sizer", {"kind": "percent_equity", "fraction": "0.1"})),
     )
-    bars = _bars(raw.get("bars"))
-    symbols = {bar.symbol for bar in bars}
-    signals = _signals(raw.get("signals", []), symbols)
-    cancels = _cancels(raw.get("cancels", []), len(signals))
     description = raw.get("description", "")
     if not isinstance(description, str):
-        raise ScenarioError(f"description={description!r} must be a string")
+        raise ScenarioError(f"description={short(description)} must be a string")
+    check_string(description, "description", MAX_DESCRIPTION_CHARS)
+    stamps = _Timestamps()
+    bars = _bars(raw.get("bars"), stamps, bar_where)
+    symbols = {bar.symbol for bar in bars}
+    signals = _signals(raw.get("signals", []), symbols, stamps)
+    cancels = _cancels(raw.get("cancels", []), len(signals), stamps)
     _check_timestamps(bars, signals, cancels)
     return Scenario(config, bars, signals, cancels, description)
 
 
-def _no_unknown_keys(raw: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
-    unknown = sorted(set(raw) - allowed)
+def _no_unknown_keys(raw: Mapping[Any, Any], allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(set(raw) - allowed, key=repr)
     if unknown:
         raise ScenarioError(
-            f"{where}: unknown key {unknown[0]!r}; valid keys are {', '.join(sorted(allowed))}"
+            f"{where}: unknown key {short(unknown[0])}; valid keys are {', '.join(sorted(allowed))}"
         )
 
 
 def _money(value: object, where: str, convert: Callable[[object], int]) -> int:
+    check_number(value, where)
     try:
+        amount = to_decimal(value)
+        if abs(amount) >= MAX_MONEY:
+            raise ScenarioError(
+                f"{where}={short(value)} must be below {MAX_MONEY:.0e} in magnitude"
+            )
         return convert(value)
     except MoneyError as error:
-        raise ScenarioError(f"{where}={value!r}: {error}") from None
+        raise ScenarioError(f"{where}={short(value)}: {_error_text(error)}") from None
+
+
+def _error_text(error: MoneyError) -> str:
+    # money's messages repeat the value in full: say only what is wrong with it
+    text = str(error)
+    for ending in (
+        "is not a decimal number",
+        "is not a finite number",
+        "is not a number",
+        "is a boolean, not a number",
+        "is not a fraction like '1/3'",
+    ):
+        if text.endswith(ending):
+            return ending
+    return text if len(text) <= 200 else f"{text[:200]}…"
 
 
 def _fraction(value: object, where: str) -> Fraction:
+    check_number(value, where)
     try:
         return to_fraction(value)
     except MoneyError as error:
-        raise ScenarioError(f"{where}={value!r}: {error}") from None
+        raise ScenarioError(f"{where}={short(value)}: {_error_text(error)}") from None
 
 
 def _enum(kind: type[Any], value: object, where: str) -> Any:
+    valid = " | ".join(member.value for member in kind)
+    if not isinstance(value, str):
+        raise ScenarioError(f"{where}={short(value)} is not one of {valid}")
     try:
         return kind(value)
     except ValueError:
-        valid = " | ".join(member.value for member in kind)
-        raise ScenarioError(f"{where}={value!r} is not one of {valid}") from None
+        raise ScenarioError(f"{where}={short(value)} is not one of {valid}") from None
 
 
-def _integer(value: object, where: str, *, minimum: int) -> int:
-    if isinstance(value, Decimal) and value == value.to_integral_value():
+def _integer(value: object, where: str, *, minimum: int, maximum: int = MAX_QUANTITY) -> int:
+    check_number(value, where)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ScenarioError(f"{where}={value!r} must be {kind}")
+        raise ScenarioError(f"{where}={short(value)} must be {kind}")
+    if value > maximum:
+        raise ScenarioError(f"{where}={short(value)} must be at most {maximum:,}")
     return value
 
 
 def _costs(raw: object) -> Costs:
     if not isinstance(raw, Mapping):
-        raise ScenarioError(f"costs={raw!r} must be an object")
+        raise ScenarioError(f"costs={short(raw)} must be an object")
     _no_unknown_keys(raw, COST_KEYS, "costs")
     rate = _fraction(raw.get("commission_rate", "0"), "costs.commission_rate")
     if not 0 <= rate < 1:
         raise ScenarioError(
-            f"costs.commission_rate={raw.get('commission_rate')!r} must be in [0, 1)"
+            f"costs.commission_rate={short(raw.get('commission_rate'))} must be in [0, 1)"
         )
     minimum = _money(raw.get("commission_min", "0"), "costs.commission_min", to_cents)
     if minimum < 0:
-        raise ScenarioError(f"costs.commission_min={raw.get('commission_min')!r} must be >= 0")
+        raise ScenarioError(f"costs.commission_min={short(raw.get('commission_min'))} must be >= 0")
     if "slippage_bps" in raw and "max_slippage_bps" in raw:
         raise ScenarioError(
             "costs: give slippage_bps (fixed) or max_slippage_bps (bounded random), not both"
@@ -259,7 +333,9 @@ def _costs(raw: object) -> Costs:
     key = "max_slippage_bps" if "max_slippage_bps" in raw else "slippage_bps"
     bps = _fraction(raw.get(key, "0"), f"costs.{key}")
     if not 0 <= bps <= MAX_SLIPPAGE_BPS:
-        raise ScenarioError(f"costs.{key}={raw.get(key)!r} must be within 0..{MAX_SLIPPAGE_BPS}")
+        raise ScenarioError(
+            f"costs.{key}={short(raw.get(key))} must be within 0..{MAX_SLIPPAGE_BPS}"
+        )
     return Costs(
         commission_rate=rate,
         commission_min=minimum,
@@ -270,133 +346,187 @@ def _costs(raw: object) -> Costs:
 
 def _sizer(raw: object) -> Sizer:
     if not isinstance(raw, Mapping):
-        raise ScenarioError(f"sizer={raw!r} must be an object with a 'kind'")
+        raise ScenarioError(f"sizer={short(raw)} must be an object with a 'kind'")
     kind = raw.get("kind")
-    if kind not in SIZER_KEYS:
-        raise ScenarioError(f"sizer.kind={kind!r} is not one of {' | '.join(SIZER_KEYS)}")
+    if not isinstance(kind, str) or kind not in SIZER_KEYS:
+        raise ScenarioError(f"sizer.kind={short(kind)} is not one of {' | '.join(SIZER_KEYS)}")
     _no_unknown_keys(raw, SIZER_KEYS[kind], f"sizer ({kind})")
     if kind == "fixed_amount":
         amount = _money(raw.get("amount"), "sizer.amount", to_cents)
         if amount <= 0:
-            raise ScenarioError(f"sizer.amount={raw.get('amount')!r} must be positive")
+            raise ScenarioError(f"sizer.amount={short(raw.get('amount'))} must be positive")
         return FixedAmount(amount)
     if kind == "fixed_shares":
         return FixedShares(_integer(raw.get("shares"), "sizer.shares", minimum=1))
     fraction = _fraction(raw.get("fraction"), "sizer.fraction")
     if not 0 < fraction <= 1:
-        raise ScenarioError(f"sizer.fraction={raw.get('fraction')!r} must be in (0, 1]")
+        raise ScenarioError(f"sizer.fraction={short(raw.get('fraction'))} must be in (0, 1]")
     if kind == "percent_equity":
         return PercentEquity(fraction)
     payoff = _fraction(raw.get("payoff", "2"), "sizer.payoff")
     if payoff <= 0:
-        raise ScenarioError(f"sizer.payoff={raw.get('payoff')!r} must be positive")
+        raise ScenarioError(f"sizer.payoff={short(raw.get('payoff'))} must be positive")
     return Kelly(fraction, payoff)
 
 
+class _Timestamps:
+    """Reads timestamps and gives every spelling of one instant the label first seen
+    for it (``2025-01-02 00:00:00`` and ``2025-01-02T00:00:00.000`` are one step)."""
+
+    def __init__(self) -> None:
+        self._labels: dict[int | datetime, Timestamp] = {}
+
+    def read(self, value: object, where: str) -> Timestamp:
+        label = _timestamp(value, where)
+        instant = label if isinstance(label, int) else datetime.fromisoformat(label)
+        return self._labels.setdefault(instant, label)
+
+
 def _timestamp(value: object, where: str) -> Timestamp:
-    if isinstance(value, Decimal) and value == value.to_integral_value():
+    if not isinstance(value, str):
+        check_number(value, where)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         value = int(value)
     if isinstance(value, bool):
-        raise ScenarioError(f"{where}={value!r} must be an integer or an ISO-8601 string")
+        raise ScenarioError(f"{where}={short(value)} must be an integer or an ISO-8601 string")
     if isinstance(value, int):
+        if abs(value) > MAX_INTEGER_TIMESTAMP:
+            raise ScenarioError(
+                f"{where}={short(value)} does not fit a signed 64-bit integer "
+                f"(at most {MAX_INTEGER_TIMESTAMP:,} in magnitude)"
+            )
         return value
     if isinstance(value, str):
+        check_string(value, where, MAX_NAME_CHARS)
         try:
             datetime.fromisoformat(value)
         except ValueError:
-            raise ScenarioError(f"{where}={value!r} is not an ISO-8601 timestamp") from None
+            raise ScenarioError(f"{where}={short(value)} is not an ISO-8601 timestamp") from None
         return value
-    raise ScenarioError(f"{where}={value!r} must be an integer or an ISO-8601 string")
+    raise ScenarioError(f"{where}={short(value)} must be an integer or an ISO-8601 string")
 
 
 def _symbol(value: object, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ScenarioError(f"{where}={value!r} must be a non-empty string")
-    return value
+        raise ScenarioError(f"{where}={short(value)} must be a non-empty string")
+    return check_string(value, where, MAX_SYMBOL_CHARS)
 
 
-def _bars(raw: object) -> tuple[Bar, ...]:
+def _list(raw: object, where: str, limit: int, example: str) -> list[Any]:
+    if not isinstance(raw, list):
+        raise ScenarioError(f"{where} must be a list{example}, not {short(raw)}")
+    check_count(raw, where, limit)
+    return raw
+
+
+def _bars(
+    raw: object, stamps: _Timestamps, where_of: Callable[[int, str | None], str]
+) -> tuple[Bar, ...]:
     if raw is None:
         raise ScenarioError("bars is required: a list of {timestamp, symbol, open, high, ...}")
-    if not isinstance(raw, list):
-        raise ScenarioError(f"bars must be a list (or the path of a CSV file), not {raw!r}")
+    items = _list(raw, "bars", MAX_BARS, " (or the path of a CSV file)")
     bars: list[Bar] = []
     seen: set[tuple[Timestamp, str]] = set()
-    for i, item in enumerate(raw):
-        where = f"bars[{i}]"
+    symbols: set[str] = set()
+    for i, item in enumerate(items):
+        where = where_of(i, None)
         if not isinstance(item, Mapping):
-            raise ScenarioError(f"{where}={item!r} must be an object")
+            raise ScenarioError(f"{where}={short(item)} must be an object")
         _no_unknown_keys(item, frozenset(BAR_KEYS), where)
         for key in BAR_KEYS:
             if key not in item:
-                raise ScenarioError(f"{where}.{key} is missing")
-        timestamp = _timestamp(item["timestamp"], f"{where}.timestamp")
-        symbol = _symbol(item["symbol"], f"{where}.symbol")
+                raise ScenarioError(f"{where_of(i, key)} is missing")
+        timestamp = stamps.read(item["timestamp"], where_of(i, "timestamp"))
+        symbol = _symbol(item["symbol"], where_of(i, "symbol"))
+        if symbol not in symbols:
+            symbols.add(symbol)
+            if len(symbols) > MAX_SYMBOLS:
+                raise ScenarioError(
+                    f"{where_of(i, 'symbol')}={short(symbol)} is symbol number "
+                    f"{len(symbols):,}; at most {MAX_SYMBOLS:,} symbols are allowed"
+                )
         prices = {}
         for key in ("open", "high", "low", "close"):
-            ticks = _money(item[key], f"{where}.{key}", to_ticks)
+            ticks = _money(item[key], where_of(i, key), to_ticks)
             if ticks <= 0:
-                raise ScenarioError(f"{where}.{key}={item[key]!r} must be a positive price")
+                raise ScenarioError(
+                    f"{where_of(i, key)}={short(item[key])} must be a positive price"
+                )
             prices[key] = ticks
         if prices["high"] < prices["low"]:
             raise ScenarioError(
-                f"{where}.high={item['high']!r} is below {where}.low={item['low']!r}"
+                f"{where_of(i, 'high')}={short(item['high'])} is below "
+                f"{where_of(i, 'low')}={short(item['low'])}"
             )
         for key in ("open", "close"):
             if not prices["low"] <= prices[key] <= prices["high"]:
                 raise ScenarioError(
-                    f"{where}.{key}={item[key]!r} is outside low..high "
-                    f"{item['low']!r}..{item['high']!r}"
+                    f"{where_of(i, key)}={short(item[key])} is outside low..high "
+                    f"{short(item['low'])}..{short(item['high'])}"
                 )
-        volume = _volume(item["volume"], f"{where}.volume")
+        volume = _volume(item["volume"], where_of(i, "volume"))
         if (timestamp, symbol) in seen:
-            raise ScenarioError(f"{where}: a second bar for symbol={symbol!r} at {timestamp!r}")
+            spelled = item["timestamp"]
+            spelled = "" if timestamp == spelled else f" (spelled {short(spelled)})"
+            raise ScenarioError(
+                f"{where}: a second bar for symbol={short(symbol)} at {short(timestamp)}{spelled}"
+            )
         seen.add((timestamp, symbol))
         bars.append(Bar(timestamp, symbol, volume=volume, **prices))
     return tuple(bars)
 
 
 def _volume(value: object, where: str) -> int:
+    check_number(value, where)
     try:
         volume = to_decimal(value)
     except MoneyError as error:
-        raise ScenarioError(f"{where}={value!r}: {error}") from None
+        raise ScenarioError(f"{where}={short(value)}: {_error_text(error)}") from None
     if volume < 0:
-        raise ScenarioError(f"{where}={value!r} must not be negative")
+        raise ScenarioError(f"{where}={short(value)} must not be negative")
+    if volume > MAX_QUANTITY:
+        raise ScenarioError(f"{where}={short(value)} must be at most {MAX_QUANTITY:.0e}")
     # fractional volume (crypto feeds) rounds down: a fill may never exceed the bar
     return int(volume)
 
 
-def _signals(raw: object, symbols: set[str]) -> tuple[Signal, ...]:
-    if not isinstance(raw, list):
-        raise ScenarioError(f"signals must be a list, not {raw!r}")
+def _signals(raw: object, symbols: set[str], stamps: _Timestamps) -> tuple[Signal, ...]:
+    items = _list(raw, "signals", MAX_SIGNALS, "")
     signals = []
-    for i, item in enumerate(raw):
+    for i, item in enumerate(items):
         where = f"signals[{i}]"
         if not isinstance(item, Mapping):
-            raise ScenarioError(f"{where}={item!r} must be an object")
+            raise ScenarioError(f"{where}={short(item)} must be an object")
         _no_unknown_keys(item, SIGNAL_KEYS, where)
         for key in ("timestamp", "symbol", "side"):
             if key not in item:
                 raise ScenarioError(f"{where}.{key} is missing")
         symbol = _symbol(item["symbol"], f"{where}.symbol")
         if symbol not in symbols:
-            known = ", ".join(sorted(symbols)) or "none"
-            raise ScenarioError(f"{where}.symbol={symbol!r} has no bars (symbols: {known})")
+            known = ", ".join(sorted(symbols)[:10]) or "none"
+            more = f" and {len(symbols) - 10:,} more" if len(symbols) > 10 else ""
+            raise ScenarioError(
+                f"{where}.symbol={short(symbol)} has no bars (symbols: {known}{more})"
+            )
         quantity = item.get("quantity")
         if quantity is not None:
             quantity = _integer(quantity, f"{where}.quantity", minimum=1)
         strength = item.get("strength")
         if strength is not None:
+            check_number(strength, f"{where}.strength")
             try:
                 strength = to_decimal(strength)
             except MoneyError as error:
-                raise ScenarioError(f"{where}.strength={strength!r}: {error}") from None
+                raise ScenarioError(
+                    f"{where}.strength={short(strength)}: {_error_text(error)}"
+                ) from None
             if not 0 <= strength <= 1:
-                raise ScenarioError(f"{where}.strength={item['strength']!r} must be within 0..1")
+                raise ScenarioError(
+                    f"{where}.strength={short(item['strength'])} must be within 0..1"
+                )
         signals.append(
             Signal(
-                timestamp=_timestamp(item["timestamp"], f"{where}.timestamp"),
+                timestamp=stamps.read(item["timestamp"], f"{where}.timestamp"),
                 symbol=symbol,
                 side=_enum(Side, item["side"], f"{where}.side"),
                 quantity=quantity,
@@ -409,16 +539,15 @@ def _signals(raw: object, symbols: set[str]) -> tuple[Signal, ...]:
     return tuple(signals)
 
 
-def _cancels(raw: object, signal_count: int) -> tuple[Cancel, ...]:
-    if not isinstance(raw, list):
-        raise ScenarioError(f"cancels must be a list, not {raw!r}")
+def _cancels(raw: object, signal_count: int, stamps: _Timestamps) -> tuple[Cancel, ...]:
+    items = _list(raw, "cancels", MAX_CANCELS, "")
     cancels = []
-    for i, item in enumerate(raw):
+    for i, item in enumerate(items):
         where = f"cancels[{i}]"
         if not isinstance(item, Mapping):
-            raise ScenarioError(f"{where}={item!r} must be an object")
+            raise ScenarioError(f"{where}={short(item)} must be an object")
         _no_unknown_keys(item, CANCEL_KEYS, where)
-        for key in CANCEL_KEYS:
+        for key in sorted(CANCEL_KEYS, reverse=True):
             if key not in item:
                 raise ScenarioError(f"{where}.{key} is missing")
         order_id = _integer(item["order_id"], f"{where}.order_id", minimum=1)
@@ -427,7 +556,7 @@ def _cancels(raw: object, signal_count: int) -> tuple[Cancel, ...]:
                 f"{where}.order_id={order_id} names no order: order ids are 1..{signal_count}, "
                 "one per signal"
             )
-        cancels.append(Cancel(_timestamp(item["timestamp"], f"{where}.timestamp"), order_id))
+        cancels.append(Cancel(stamps.read(item["timestamp"], f"{where}.timestamp"), order_id))
     return tuple(cancels)
 
 
@@ -446,8 +575,8 @@ def _check_timestamps(
     for where, ts in stamps[1:]:
         if _timestamp_kind(ts) != first_kind:
             raise ScenarioError(
-                f"{where}.timestamp={ts!r} cannot be ordered against "
-                f"{first_where}.timestamp={first_ts!r}: use integers, or ISO-8601 strings "
+                f"{where}.timestamp={short(ts)} cannot be ordered against "
+                f"{first_where}.timestamp={short(first_ts)}: use integers, or ISO-8601 strings "
                 "all with (or all without) a UTC offset"
             )
 
@@ -477,8 +606,9 @@ def bars_from_dataframe(frame: pd.DataFrame) -> list[dict[str, Any]]:
         frame = frame.reset_index().rename(columns={"index": "timestamp"})
     missing = [key for key in BAR_KEYS if key not in frame.columns]
     if missing:
+        # the other columns are not shown: they could hold anything
         raise ScenarioError(
-            f"bars DataFrame: missing column {missing[0]!r}; columns are {list(frame.columns)}"
+            f"bars DataFrame: missing column {missing[0]!r}; it needs {', '.join(BAR_KEYS)}"
         )
     rows: list[dict[str, Any]] = []
     for record in frame[list(BAR_KEYS)].to_dict("records"):
@@ -497,20 +627,6 @@ def bars_from_dataframe(frame: pd.DataFrame) -> list[dict[str, Any]]:
             row[key] = value.item() if hasattr(value, "item") else value
         rows.append(row)
     return rows
-
-
-def bars_from_csv(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Read long-format bars from a CSV file (see ``bars_from_dataframe``)."""
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(path, dtype={"symbol": str, "timestamp": str})
-    except (OSError, ValueError) as error:
-        raise ScenarioError(f"bars: cannot read CSV {str(path)!r}: {error}") from None
-    numeric = frame["timestamp"].str.fullmatch(r"-?\d+") if "timestamp" in frame else None
-    if numeric is not None and bool(numeric.all()):
-        frame["timestamp"] = frame["timestamp"].astype(int)
-    return bars_from_dataframe(frame)
 
 
 def scenario_with_bars(raw: Mapping[str, Any], frame: pd.DataFrame) -> Scenario:

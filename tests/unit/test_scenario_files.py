@@ -174,7 +174,7 @@ def test_invalid_scenarios_raise_scenario_error_naming_key_and_value(
 def test_json_nan_literal_is_refused_with_the_key() -> None:
     """A bare NaN number in the JSON text is refused, naming bars[0].open."""
     text = json.dumps(BASE).replace('"open": "100.00"', '"open": NaN', 1)
-    with pytest.raises(ScenarioError, match=r"bars\[0\]\.open=nan"):
+    with pytest.raises(ScenarioError, match=r"bars\[0\]\.open=NaN"):
         scenario_from_json(text)
 
 
