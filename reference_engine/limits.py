@@ -58,7 +58,9 @@ def short(value: object) -> str:
         return f"{value[:_SHORT_CHARS]!r}…({len(value)} {unit})"
     if isinstance(value, list | tuple | dict):
         kind = type(value).__name__
-        if len(value) > 4:
+        items = value.values() if isinstance(value, dict) else value
+        # repr only a small flat container: a nested one could be as deep as the parser allows
+        if len(value) > 4 or any(isinstance(item, list | tuple | dict) for item in items):
             return f"<{kind} of {len(value)} items>"
         text = repr(value)
         return text if len(text) <= 2 * _SHORT_CHARS else f"<{kind} of {len(value)} items>"
@@ -150,3 +152,24 @@ def check_count(items: list[object], where: str, limit: int) -> None:
     """Refuse a list with more than ``limit`` items. Raises ScenarioError."""
     if len(items) > limit:
         raise ScenarioError(f"{where} has {len(items):,} items; at most {limit:,} are allowed")
+
+
+def check_free_form(value: object, where: str) -> None:
+    """Refuse a free-form JSON value (such as ``provenance``) nested deeper than MAX_DEPTH,
+    with a string longer than MAX_STRING_CHARS, or with a number past the number limits.
+    Iterative: no depth can exhaust the stack. Raises ScenarioError."""
+    stack: list[tuple[str, object, int]] = [(where, value, 1)]
+    while stack:
+        here, item, depth = stack.pop()
+        if isinstance(item, dict | list) and depth > MAX_DEPTH:
+            raise ScenarioError(f"{here} is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(item, dict):
+            for key, child in item.items():
+                check_string(str(key), f"{here} key", MAX_NAME_CHARS)
+                stack.append((f"{here}.{key}", child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((f"{here}[{i}]", child, depth + 1) for i, child in enumerate(item))
+        elif isinstance(item, str):
+            check_string(item, here, MAX_STRING_CHARS)
+        elif item is not None and not isinstance(item, bool):
+            check_number(item, here)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from .limits import (
 )
 from .money import (
     MILLIONTHS_PER_BP,
+    TICKS_PER_UNIT,
     MoneyError,
     format_cents,
     format_fraction,
@@ -79,6 +81,7 @@ TOP_LEVEL_KEYS = frozenset(
 )
 COST_KEYS = frozenset({"commission_rate", "commission_min", "slippage_bps", "max_slippage_bps"})
 BAR_KEYS = ("timestamp", "symbol", "open", "high", "low", "close", "volume")
+_BAR_KEY_SET = frozenset(BAR_KEYS)
 SIGNAL_KEYS = frozenset({"timestamp", "symbol", "side", "quantity", "strength", "time_in_force"})
 CANCEL_KEYS = frozenset({"timestamp", "order_id"})
 SIZER_KEYS: dict[str, frozenset[str]] = {
@@ -186,9 +189,8 @@ def _scenario_from_raw(raw: object, base_dir: Path, *, allow_bars_outside: bool)
         rows, lines = read_bars_csv(bars_path)
         name = bars_path.name if len(bars_path.name) <= 80 else f"{bars_path.name[:80]}…"
 
-        def where(index: int, key: str | None) -> str:
-            row = f"bars file {name!r} line {lines[index]}"
-            return row if key is None else f"{row} column {key}"
+        def where(index: int) -> tuple[str, str]:
+            return f"bars file {name!r} line {lines[index]}", " column "
 
         return _scenario_from_mapping({**raw, "bars": rows}, bar_where=where)
     return scenario_from_dict(raw)
@@ -199,11 +201,15 @@ def scenario_from_dict(raw: object) -> Scenario:
     return _scenario_from_mapping(raw, bar_where=_json_bar_where)
 
 
-def _json_bar_where(index: int, key: str | None) -> str:
-    return f"bars[{index}]" if key is None else f"bars[{index}].{key}"
+def _json_bar_where(index: int) -> tuple[str, str]:
+    return f"bars[{index}]", "."
 
 
-def _scenario_from_mapping(raw: object, *, bar_where: Callable[[int, str | None], str]) -> Scenario:
+#: Where bar ``index`` came from, and what joins it to a key: ``("bars[3]", ".")``.
+BarWhere = Callable[[int], tuple[str, str]]
+
+
+def _scenario_from_mapping(raw: object, *, bar_where: BarWhere) -> Scenario:
     if not isinstance(raw, Mapping):
         raise ScenarioError(f"a scenario must be a JSON object, not {type(raw).__name__}")
     _no_unknown_keys(raw, TOP_LEVEL_KEYS, "scenario")
@@ -375,11 +381,19 @@ class _Timestamps:
 
     def __init__(self) -> None:
         self._labels: dict[int | datetime, Timestamp] = {}
+        self._spellings: dict[str, Timestamp] = {}
 
     def read(self, value: object, where: str) -> Timestamp:
+        if type(value) is int and -MAX_INTEGER_TIMESTAMP <= value <= MAX_INTEGER_TIMESTAMP:
+            return value  # an integer is its own instant
+        if type(value) is str and value in self._spellings:
+            return self._spellings[value]
         label = _timestamp(value, where)
         instant = label if isinstance(label, int) else datetime.fromisoformat(label)
-        return self._labels.setdefault(instant, label)
+        canonical = self._labels.setdefault(instant, label)
+        if isinstance(value, str):
+            self._spellings[value] = canonical
+        return canonical
 
 
 def _timestamp(value: object, where: str) -> Timestamp:
@@ -419,9 +433,7 @@ def _list(raw: object, where: str, limit: int, example: str) -> list[Any]:
     return raw
 
 
-def _bars(
-    raw: object, stamps: _Timestamps, where_of: Callable[[int, str | None], str]
-) -> tuple[Bar, ...]:
+def _bars(raw: object, stamps: _Timestamps, where_of: BarWhere) -> tuple[Bar, ...]:
     if raw is None:
         raise ScenarioError("bars is required: a list of {timestamp, symbol, open, high, ...}")
     items = _list(raw, "bars", MAX_BARS, " (or the path of a CSV file)")
@@ -429,51 +441,69 @@ def _bars(
     seen: set[tuple[Timestamp, str]] = set()
     symbols: set[str] = set()
     for i, item in enumerate(items):
-        where = where_of(i, None)
+        row, sep = where_of(i)
         if not isinstance(item, Mapping):
-            raise ScenarioError(f"{where}={short(item)} must be an object")
-        _no_unknown_keys(item, frozenset(BAR_KEYS), where)
-        for key in BAR_KEYS:
-            if key not in item:
-                raise ScenarioError(f"{where_of(i, key)} is missing")
-        timestamp = stamps.read(item["timestamp"], where_of(i, "timestamp"))
-        symbol = _symbol(item["symbol"], where_of(i, "symbol"))
-        if symbol not in symbols:
+            raise ScenarioError(f"{row}={short(item)} must be an object")
+        if len(item) != len(BAR_KEYS) or not _BAR_KEY_SET.issuperset(item):
+            _no_unknown_keys(item, _BAR_KEY_SET, row)
+            for key in BAR_KEYS:
+                if key not in item:
+                    raise ScenarioError(f"{row}{sep}{key} is missing")
+        timestamp = stamps.read(item["timestamp"], f"{row}{sep}timestamp")
+        symbol = item["symbol"]
+        if type(symbol) is not str or symbol not in symbols:
+            symbol = _symbol(symbol, f"{row}{sep}symbol")
             symbols.add(symbol)
             if len(symbols) > MAX_SYMBOLS:
                 raise ScenarioError(
-                    f"{where_of(i, 'symbol')}={short(symbol)} is symbol number "
-                    f"{len(symbols):,}; at most {MAX_SYMBOLS:,} symbols are allowed"
+                    f"{row}{sep}symbol={short(symbol)} is symbol number {len(symbols):,}; "
+                    f"at most {MAX_SYMBOLS:,} symbols are allowed"
                 )
-        prices = {}
-        for key in ("open", "high", "low", "close"):
-            ticks = _money(item[key], where_of(i, key), to_ticks)
-            if ticks <= 0:
-                raise ScenarioError(
-                    f"{where_of(i, key)}={short(item[key])} must be a positive price"
-                )
-            prices[key] = ticks
-        if prices["high"] < prices["low"]:
+        low = _price(item["low"], row, sep, "low")
+        high = _price(item["high"], row, sep, "high")
+        if high < low:
             raise ScenarioError(
-                f"{where_of(i, 'high')}={short(item['high'])} is below "
-                f"{where_of(i, 'low')}={short(item['low'])}"
+                f"{row}{sep}high={short(item['high'])} is below {row}{sep}low={short(item['low'])}"
             )
-        for key in ("open", "close"):
-            if not prices["low"] <= prices[key] <= prices["high"]:
+        open_ = _price(item["open"], row, sep, "open")
+        close = _price(item["close"], row, sep, "close")
+        for key, price in (("open", open_), ("close", close)):
+            if not low <= price <= high:
                 raise ScenarioError(
-                    f"{where_of(i, key)}={short(item[key])} is outside low..high "
+                    f"{row}{sep}{key}={short(item[key])} is outside low..high "
                     f"{short(item['low'])}..{short(item['high'])}"
                 )
-        volume = _volume(item["volume"], where_of(i, "volume"))
+        volume = item["volume"]
+        if type(volume) is not int or not 0 <= volume <= MAX_QUANTITY:
+            volume = _volume(volume, f"{row}{sep}volume")
         if (timestamp, symbol) in seen:
             spelled = item["timestamp"]
             spelled = "" if timestamp == spelled else f" (spelled {short(spelled)})"
             raise ScenarioError(
-                f"{where}: a second bar for symbol={short(symbol)} at {short(timestamp)}{spelled}"
+                f"{row}: a second bar for symbol={short(symbol)} at {short(timestamp)}{spelled}"
             )
         seen.add((timestamp, symbol))
-        bars.append(Bar(timestamp, symbol, volume=volume, **prices))
+        bars.append(Bar(timestamp, symbol, open_, high, low, close, volume))
     return tuple(bars)
+
+
+#: A price written plainly (at most 15 digits before the point, 4 after): read
+#: without Decimal, exactly as ``to_ticks`` would, since no rounding is needed.
+_PLAIN_PRICE = re.compile(r"(\d{1,15})(?:\.(\d{0,4}))?", re.ASCII)
+
+
+def _price(value: object, row: str, sep: str, key: str) -> int:
+    if type(value) is str:
+        plain = _PLAIN_PRICE.fullmatch(value)
+        if plain is not None:
+            ticks = int(plain[1]) * TICKS_PER_UNIT + int((plain[2] or "").ljust(4, "0"))
+            if ticks > 0:
+                return ticks
+    where = f"{row}{sep}{key}"
+    ticks = _money(value, where, to_ticks)
+    if ticks <= 0:
+        raise ScenarioError(f"{where}={short(value)} must be a positive price")
+    return ticks
 
 
 def _volume(value: object, where: str) -> int:

@@ -2,8 +2,9 @@
 
 Stricter than ``json.loads`` where a lenient reading would run a scenario other
 than the one written, or let a small file do a lot of work: UTF-8 only (a bad
-byte is named by its offset), at most ``MAX_FILE_BYTES`` and ``MAX_DEPTH`` levels
-of nesting, no duplicate keys (``json.loads`` keeps the last silently), no
+byte is named by its offset), at most ``MAX_FILE_BYTES``, nesting the parser can
+hold refused cleanly (the loader holds free-form values to ``MAX_DEPTH``, and every
+other key has a fixed shape), no duplicate keys (``json.loads`` keeps the last silently), no
 NaN/Infinity literals, and every number literal within the number limits before
 it is converted. Numbers with a fraction or exponent decode as exact Decimals.
 """
@@ -11,7 +12,6 @@ it is converted. Numbers with a fraction or exponent decode as exact Decimals.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -26,10 +26,8 @@ from .limits import (
     short,
 )
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_INNERMOST = re.compile(r"\[\]|\{\}")
-_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+#: A float literal this short without an exponent is within every number limit.
+_PLAIN_FLOAT_CHARS = 20
 
 
 class _DuplicateKeys(dict[str, Any]):
@@ -62,14 +60,11 @@ def decode_json_text(text: str, source: str = "") -> Any:
         raise ScenarioError(
             f"{where}the text has {len(text):,} characters; at most {MAX_FILE_BYTES:,} are allowed"
         )
-    deep = _too_deep_at(text)
-    if deep is not None:
-        raise ScenarioError(
-            f"{where}nesting deeper than {MAX_DEPTH} levels at {_line_column(text, deep)}"
-        )
     refused: list[bool] = []
 
     def parse_int(literal: str) -> int | Refused:
+        if len(literal) <= MAX_INTEGER_DIGITS:
+            return int(literal)
         digits = len(literal) - literal.startswith("-")
         if digits > MAX_INTEGER_DIGITS:
             refused.append(True)
@@ -79,6 +74,8 @@ def decode_json_text(text: str, source: str = "") -> Any:
         return int(literal)
 
     def parse_float(literal: str) -> Decimal | Refused:
+        if len(literal) <= _PLAIN_FLOAT_CHARS and "e" not in literal and "E" not in literal:
+            return Decimal(literal)  # below 1e19, exponent above -19: within every limit
         problem = number_problem(literal)
         if problem is not None:
             refused.append(True)
@@ -115,8 +112,12 @@ def decode_json_text(text: str, source: str = "") -> Any:
         raise ScenarioError(
             f"{where}malformed JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from None
-    except RecursionError:  # unbalanced brackets the depth check could not pair up
-        raise ScenarioError(f"{where}nesting deeper than {MAX_DEPTH} levels") from None
+    except RecursionError:
+        # the parser's own guard: far deeper than any scenario (free-form values such as
+        # provenance are held to MAX_DEPTH by check_depth)
+        raise ScenarioError(
+            f"{where}nested too deep for the JSON parser; at most {MAX_DEPTH} levels are allowed"
+        ) from None
     if refused:
         for path, value in _walk(raw, ""):
             if isinstance(value, Refused):
@@ -138,43 +139,17 @@ def key_path(parent: str, key: str | int) -> str:
 
 
 def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
-    if isinstance(value, _DuplicateKeys):
-        yield path, value
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _walk(item, key_path(path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _walk(item, key_path(path, index))
-    elif isinstance(value, Refused):
-        yield path, value
-
-
-def _too_deep_at(text: str) -> int | None:
-    """The offset where nesting first passes MAX_DEPTH, or None. Fast on large files:
-    the common case strips strings and removes innermost pairs MAX_DEPTH times, in C."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return None
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
-    for _ in range(MAX_DEPTH):
-        brackets, removed = _INNERMOST.subn("", brackets)
-        if not brackets or not removed:
-            return None  # within the limit, or unbalanced (the parser says where)
-    if not _INNERMOST.search(brackets):
-        return None
-    depth = 0
-    for match in _TOKEN.finditer(text):
-        token = match.group()
-        if token in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return match.start()
-        elif token in "]}":
-            depth -= 1
-    return None  # pragma: no cover - the passes above found a deeper pair
-
-
-def _line_column(text: str, offset: int) -> str:
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return f"line {line} column {column}"
+    """Every refused value and duplicate-key object with its key path, in file order;
+    iterative, so no nesting depth can exhaust the stack."""
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:
+        here, item = stack.pop()
+        if isinstance(item, Refused | _DuplicateKeys):
+            yield here, item
+        if isinstance(item, dict):
+            children = [(key_path(here, key), child) for key, child in item.items()]
+            stack.extend(reversed(children))
+        elif isinstance(item, list):
+            stack.extend(
+                (key_path(here, index), child) for index, child in reversed(list(enumerate(item)))
+            )
