@@ -15,9 +15,12 @@ from .errors import ScenarioError
 from .limits import MAX_FILE_BYTES
 
 
-def read_limited(path: str | os.PathLike[str], what: str, limit: int = MAX_FILE_BYTES) -> bytes:
+def read_limited(path: str | os.PathLike[str], what: str, limit: int | None = None) -> bytes:
     """The bytes of the regular file at ``path``, refusing anything else or anything
-    larger than ``limit``. ``what`` names the file in messages. Raises ScenarioError."""
+    larger than ``limit`` (default MAX_FILE_BYTES). ``what`` names the file in messages.
+    Raises ScenarioError."""
+    if limit is None:
+        limit = MAX_FILE_BYTES
     shown = repr(str(path)) if len(str(path)) <= 200 else f"{str(path)[:200]!r}…"
     try:
         handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
