@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cashfuzz.engines import resolve_engine
 from cashfuzz.errors import UsageError
 from cashfuzz.invariants import check_scenario
+from cashfuzz.provenance import TRUST_FLAG, choose_engine
 from cashfuzz.reference_engine import ScenarioError, load_scenario
 
 
@@ -33,7 +33,12 @@ def register(subparsers: Any) -> None:
         "--engine",
         default=None,
         help="reference | naive | backtrader | zoo:NAME | package.module:factory "
-        "(default: each scenario's own mode on the reference engine)",
+        "(default: the engine each file records, else its mode on the reference engine)",
+    )
+    parser.add_argument(
+        TRUST_FLAG,
+        action="store_true",
+        help="load the engines the files record even when they are your own code",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
@@ -47,7 +52,6 @@ def corpus_files(directory: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    factory = resolve_engine(args.engine)
     files = corpus_files(args.directory)
     results: list[dict[str, Any]] = []
     for path in files:
@@ -55,10 +59,14 @@ def run(args: argparse.Namespace) -> int:
             scenario = load_scenario(path)
         except ScenarioError as error:
             raise ScenarioError(f"{path}: {error}") from None
-        checked = check_scenario(scenario, factory)
+        choice = choose_engine(
+            scenario, args.engine, trust_recorded=args.trust_recorded_engine, where=str(path)
+        )
+        checked = check_scenario(scenario, choice.factory)
         results.append(
             {
                 "path": str(path),
+                "engine": choice.label,
                 "ok": checked.ok,
                 "violations": [v.to_dict() for v in checked.violations],
                 "crash": checked.crash,
@@ -81,6 +89,7 @@ def _print_table(results: list[dict[str, Any]]) -> None:
     console = Console()
     table = Table(title="cashfuzz replay")
     table.add_column("scenario")
+    table.add_column("engine")
     table.add_column("result")
     table.add_column("first violation")
     for result in results:
@@ -90,7 +99,9 @@ def _print_table(results: list[dict[str, Any]]) -> None:
             if first
             else (result["crash"] or "")
         )
-        table.add_row(result["path"], "FAIL" if not result["ok"] else "ok", detail)
+        table.add_row(
+            result["path"], result["engine"], "FAIL" if not result["ok"] else "ok", detail
+        )
     console.print(table)
     failing = sum(1 for r in results if not r["ok"])
     console.print(f"{len(results)} scenario(s), {failing} still failing")

@@ -39,7 +39,7 @@ from cashfuzz.reference_engine import (
 from cashfuzz.reference_engine.money import format_cents, format_ticks
 
 #: Keys of ``scenario_to_dict`` that are data, not settings.
-_DATA_KEYS = ("description", "bars", "signals", "cancels")
+_DATA_KEYS = ("format", "provenance", "description", "bars", "signals", "cancels")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +201,8 @@ def result_to_json(result: CheckResult, *, engine: str | None = None) -> dict[st
 
     Keys: ok, engine, violations, fills, rejections, cancels (OrderCancelled and
     CancelIgnored), expired, refused_fills, resized, config, final (None when
-    the engine crashed), events (the count), crash (None or the error text).
+    the engine crashed), events (the count), crash (None or the error text),
+    provenance (what found the scenario, as its file records it, or None).
     """
     events = result.events
     return {
@@ -223,6 +224,9 @@ def result_to_json(result: CheckResult, *, engine: str | None = None) -> dict[st
             if isinstance(e, OrderAccepted) and e.quantity != e.requested
         ],
         "config": config_to_json(result.scenario),
+        "provenance": (
+            None if result.scenario.provenance is None else dict(result.scenario.provenance)
+        ),
         "final": None if result.final is None else snapshot_to_json(result.final),
         "events": len(events),
         "crash": result.crash,
