@@ -17,8 +17,6 @@ from .errors import ScenarioError
 
 #: Bytes of a scenario file, and of a bars CSV file.
 MAX_FILE_BYTES = 256 * 1024 * 1024
-#: Arrays and objects inside one another (a scenario needs 3; provenance a few more).
-MAX_DEPTH = 32
 MAX_BARS = 2_000_000
 MAX_SIGNALS = 2_000_000
 MAX_CANCELS = 2_000_000
@@ -41,7 +39,8 @@ MAX_SYMBOL_CHARS = 64
 #: A timestamp string, an enum value (``mode``, ``side``, ...), a key.
 MAX_NAME_CHARS = 64
 MAX_DESCRIPTION_CHARS = 65_536
-#: Any other string (inside ``provenance``, for instance).
+#: Any other string (inside ``provenance``, for instance); its depth is
+#: ``scenario.MAX_PROVENANCE_DEPTH``, and every other key has a fixed shape.
 MAX_STRING_CHARS = 65_536
 
 _SHORT_CHARS = 40
@@ -152,24 +151,3 @@ def check_count(items: list[object], where: str, limit: int) -> None:
     """Refuse a list with more than ``limit`` items. Raises ScenarioError."""
     if len(items) > limit:
         raise ScenarioError(f"{where} has {len(items):,} items; at most {limit:,} are allowed")
-
-
-def check_free_form(value: object, where: str) -> None:
-    """Refuse a free-form JSON value (such as ``provenance``) nested deeper than MAX_DEPTH,
-    with a string longer than MAX_STRING_CHARS, or with a number past the number limits.
-    Iterative: no depth can exhaust the stack. Raises ScenarioError."""
-    stack: list[tuple[str, object, int]] = [(where, value, 1)]
-    while stack:
-        here, item, depth = stack.pop()
-        if isinstance(item, dict | list) and depth > MAX_DEPTH:
-            raise ScenarioError(f"{here} is nested deeper than {MAX_DEPTH} levels")
-        if isinstance(item, dict):
-            for key, child in item.items():
-                check_string(str(key), f"{here} key", MAX_NAME_CHARS)
-                stack.append((f"{here}.{key}", child, depth + 1))
-        elif isinstance(item, list):
-            stack.extend((f"{here}[{i}]", child, depth + 1) for i, child in enumerate(item))
-        elif isinstance(item, str):
-            check_string(item, here, MAX_STRING_CHARS)
-        elif item is not None and not isinstance(item, bool):
-            check_number(item, here)

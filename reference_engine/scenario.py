@@ -37,6 +37,7 @@ from .limits import (
     MAX_NAME_CHARS,
     MAX_QUANTITY,
     MAX_SIGNALS,
+    MAX_STRING_CHARS,
     MAX_SYMBOL_CHARS,
     MAX_SYMBOLS,
     check_count,
@@ -58,7 +59,7 @@ from .money import (
 )
 from .orders import Side, TimeInForce
 from .sizers import FixedAmount, FixedShares, Kelly, PercentEquity, Sizer
-from .strict_json import decode_json_bytes, decode_json_text
+from .strict_json import decode_json_bytes, decode_json_text, key_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -270,7 +271,7 @@ def _scenario_from_mapping(raw: object, *, bar_where: BarWhere) -> Scenario:
 def _format_version(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ScenarioError(
-            f"format={value!r} must be a positive integer (the file format version)"
+            f"format={short(value)} must be a positive integer (the file format version)"
         )
     if value > SCENARIO_FORMAT:
         raise ScenarioError(
@@ -295,14 +296,19 @@ def _plain_json(value: object, where: str, depth: int) -> None:
         if depth == 0:
             raise ScenarioError(f"{where} nests deeper than {MAX_PROVENANCE_DEPTH} levels")
         for key, item in value.items():
-            _plain_json(item, f"{where}.{key}", depth - 1)
+            check_string(str(key), f"{where} key {short(key)}", MAX_NAME_CHARS)
+            _plain_json(item, key_path(where, str(key)), depth - 1)
     elif isinstance(value, list):
         if depth == 0:
             raise ScenarioError(f"{where} nests deeper than {MAX_PROVENANCE_DEPTH} levels")
         for index, item in enumerate(value):
             _plain_json(item, f"{where}[{index}]", depth - 1)
-    elif value is not None and not isinstance(value, str | int | Decimal):
+    elif isinstance(value, str):
+        check_string(value, where, MAX_STRING_CHARS)
+    elif value is not None and not isinstance(value, int | Decimal):
         raise ScenarioError(f"{where} must hold only strings, numbers, lists and objects")
+    elif value is not None:
+        check_number(value, where)
 
 
 def _no_unknown_keys(raw: Mapping[Any, Any], allowed: frozenset[str], where: str) -> None:

@@ -2,11 +2,11 @@
 
 Stricter than ``json.loads`` where a lenient reading would run a scenario other
 than the one written, or let a small file do a lot of work: UTF-8 only (a bad
-byte is named by its offset), at most ``MAX_FILE_BYTES``, nesting the parser can
-hold refused cleanly (the loader holds free-form values to ``MAX_DEPTH``, and every
-other key has a fixed shape), no duplicate keys (``json.loads`` keeps the last silently), no
-NaN/Infinity literals, and every number literal within the number limits before
-it is converted. Numbers with a fraction or exponent decode as exact Decimals.
+byte is named by its offset), at most ``MAX_FILE_BYTES``, no duplicate keys
+(``json.loads`` keeps the last silently), no NaN/Infinity literals, every number
+literal within the number limits before it is converted, and nesting past the
+parser's guard refused (the loader then holds every key to its own shape).
+Numbers with a fraction or exponent decode as exact Decimals.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any
 
 from .errors import ScenarioError
 from .limits import (
-    MAX_DEPTH,
     MAX_FILE_BYTES,
     MAX_INTEGER_DIGITS,
     Refused,
@@ -113,10 +112,9 @@ def decode_json_text(text: str, source: str = "") -> Any:
             f"{where}malformed JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from None
     except RecursionError:
-        # the parser's own guard: far deeper than any scenario (free-form values such as
-        # provenance are held to MAX_DEPTH by check_depth)
+        # the parser's own guard (about 1,000 levels) fired: far deeper than any scenario
         raise ScenarioError(
-            f"{where}nested too deep for the JSON parser; at most {MAX_DEPTH} levels are allowed"
+            f"{where}nested too deep for the JSON parser; a scenario nests a few levels only"
         ) from None
     if refused:
         for path, value in _walk(raw, ""):

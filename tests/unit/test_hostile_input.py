@@ -249,18 +249,29 @@ def test_deep_nesting_is_refused(depth: int) -> None:
     assert "nested too deep" in message or "description=" in message
 
 
-def test_free_form_values_are_held_to_the_depth_and_string_limits() -> None:
-    """check_free_form (for values such as provenance) refuses 33 levels and long strings."""
-    from cashfuzz.reference_engine.limits import MAX_DEPTH, check_free_form
-
-    nested: Any = "x"
-    for _ in range(MAX_DEPTH):
-        nested = [nested]
-    check_free_form(nested, "provenance")
-    with pytest.raises(ScenarioError, match="deeper than 32"):
-        check_free_form([nested], "provenance")
-    with pytest.raises(ScenarioError, match=r"provenance\.replay="):
-        check_free_form({"replay": "x" * 100_000}, "provenance")
+@pytest.mark.parametrize(
+    ("provenance", "words"),
+    [
+        ({"engine": "x" * 100_000}, "provenance.engine='xxxx"),
+        ({"k" * 100: 1}, "is longer than 64 characters"),
+        ({"seed": "1e999999999"}, None),
+        ({"a": {"b": {"c": {"d": {}}}}}, "nests deeper than 4 levels"),
+        ({"a": [[[["x"]]]]}, "nests deeper than 4 levels"),
+        ({"n": 10**30}, "1e20 or more"),
+    ],
+)
+def test_provenance_is_held_to_the_depth_string_and_number_limits(
+    provenance: dict[str, Any], words: str | None
+) -> None:
+    """provenance (the finder's record) is bounded like every other value; a number-like
+    string in it stays a string."""
+    raw = {**BASE, "format": 2, "provenance": provenance}
+    if words is None:
+        assert scenario_from_dict(raw).provenance == provenance
+    else:
+        message = _refusal(raw)
+        assert words in message
+        assert len(message) < 300
 
 
 @pytest.mark.parametrize("kind", [["percent_equity"], {"kind": "kelly"}, 7, None])
@@ -393,9 +404,9 @@ def test_an_empty_csv_timestamp_is_blamed_on_its_own_line(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("name", "data", "words"),
     [
-        ("bars.csv.gz", gzip.compress(b"garbage"), "is not a .csv file"),
+        ("bars.csv.gz", gzip.compress(b"garbage", mtime=0), "is not a .csv file"),
         ("bars.zip", b"PK\x03\x04garbage", "is not a .csv file"),
-        ("bars.csv", gzip.compress(b"\xff\x00garbage"), "is not UTF-8"),
+        ("bars.csv", gzip.compress(b"\xff\x00garbage", mtime=0), "is not UTF-8"),
         ("bars.csv", b"timestamp,symbol\x00,open\n", "NUL"),
     ],
 )
