@@ -63,6 +63,9 @@ def short(value: object) -> str:
             return f"<{kind} of {len(value)} items>"
         text = repr(value)
         return text if len(text) <= 2 * _SHORT_CHARS else f"<{kind} of {len(value)} items>"
+    if isinstance(value, int) and value.bit_length() > 1000:
+        # repr of an int past 4,300 digits raises; its size is what matters here
+        return f"<an integer of about {int(value.bit_length() * 0.30103):,} digits>"
     text = repr(value)
     if len(text) > 2 * _SHORT_CHARS:
         return f"{text[:_SHORT_CHARS]}…({len(text)} chars)"

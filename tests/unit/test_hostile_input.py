@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from unit_kit import RAW_BAR
 
 from cashfuzz.cli import main
 from cashfuzz.reference_engine import (
@@ -36,24 +37,8 @@ BASE: dict[str, Any] = {
     "sizer": {"kind": "percent_equity", "fraction": "0.5"},
     "costs": {"commission_rate": "0.001", "slippage_bps": "2"},
     "bars": [
-        {
-            "timestamp": "2025-01-02T00:00:00",
-            "symbol": "A",
-            "open": "100.00",
-            "high": "101.00",
-            "low": "99.00",
-            "close": "100.50",
-            "volume": 1000,
-        },
-        {
-            "timestamp": "2025-01-03T00:00:00",
-            "symbol": "A",
-            "open": "100.20",
-            "high": "100.90",
-            "low": "99.50",
-            "close": "100.10",
-            "volume": 1000,
-        },
+        {**RAW_BAR, "timestamp": "2025-01-02T00:00:00"},
+        {**RAW_BAR, "timestamp": "2025-01-03T00:00:00", "open": "100.20", "close": "100.10"},
     ],
     "signals": [
         {"timestamp": "2025-01-02T00:00:00", "symbol": "A", "side": "BUY", "strength": "0.5"}
@@ -295,6 +280,12 @@ def test_duplicate_keys_are_refused_naming_the_key(key: str, inner: str) -> None
     message = _json_refusal(text)
     assert f"duplicate key {key!r}" in message
     assert (f"in {inner}" in message) == bool(inner)
+
+
+def test_a_huge_python_int_is_refused_without_converting_it_to_text() -> None:
+    """scenario_from_dict with a 5,000-digit int is refused, not a ValueError from repr."""
+    message = _refusal(_set(("seed",), 10**5000))
+    assert message.startswith("seed=<an integer of about 5,000 digits>")
 
 
 def test_a_lone_surrogate_in_a_symbol_is_refused() -> None:

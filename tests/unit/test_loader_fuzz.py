@@ -22,6 +22,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from unit_kit import RAW_BAR
 
 from cashfuzz.cli import main
 
@@ -32,15 +33,7 @@ ALLOCATION_CAP_BYTES = 64 * 1024 * 1024
 #: An error is one line, with values cut short: never an echo of the input.
 MAX_ERROR_CHARS = 1000
 
-_BAR = {
-    "timestamp": 1,
-    "symbol": "A",
-    "open": "100.00",
-    "high": "101.00",
-    "low": "99.00",
-    "close": "100.50",
-    "volume": 1000,
-}
+_BAR = RAW_BAR
 SEEDS: list[dict[str, Any]] = [
     {
         "initial_cash": "1000.00",

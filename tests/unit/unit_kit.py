@@ -91,3 +91,15 @@ def engine(**overrides: Any) -> tuple[Engine, Books]:
 def only(events: list[Event], kind: type[E]) -> list[E]:
     """The events of one type, in log order."""
     return [event for event in events if isinstance(event, kind)]
+
+
+#: One valid bar as a scenario file writes it (the loader tests mutate copies of it).
+RAW_BAR: dict[str, Any] = {
+    "timestamp": 1,
+    "symbol": "A",
+    "open": "100.00",
+    "high": "101.00",
+    "low": "99.00",
+    "close": "100.50",
+    "volume": 1000,
+}
