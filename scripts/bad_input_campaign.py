@@ -209,7 +209,8 @@ def _mutate(rng: random.Random, seed: dict[str, Any]) -> tuple[bytes, str, bool]
         return data[:at] + bad + data[at:], kind, True
     if kind == "long_string":
         value = rng.choice(["x", "\x1b[2J", "é"]) * rng.choice([65, 100_000, 1_000_000])
-        path = rng.choice([("bars", 0, "symbol"), ("signals", 0, "side"), ("mode",)])
+        targets: list[tuple[Any, ...]] = [("bars", 0, "symbol"), ("signals", 0, "side"), ("mode",)]
+        path = rng.choice(targets)
         return json.dumps(_replaced(raw, path, value)).encode(), kind, _has(raw, path)
     if kind == "unknown_key":
         raw[rng.choice(["colour", "initial_csh", "x" * 1000])] = 1
@@ -328,6 +329,11 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds until a hang")
     parser.add_argument("--max-error-chars", type=int, default=1000)
     parser.add_argument("--keep", metavar="DIR", help="write the files here and keep them")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help="stop starting new runs after this long and report the runs that finished",
+    )
     args = parser.parse_args()
     command = [str(Path(sys.executable).parent / "cashfuzz")]
     folder = Path(args.keep or tempfile.mkdtemp(prefix="bad-input-"))
@@ -342,9 +348,20 @@ def main() -> int:
         (folder / name).write_bytes(data)
         cases.append(Case(name, kind, invalid))
     started = time.perf_counter()
+    deadline = None if args.minutes is None else started + 60 * args.minutes
+
+    def run(case: Case) -> Outcome | None:
+        if deadline is not None and time.perf_counter() > deadline:
+            return None
+        outcome = _run(case, folder, args.timeout, command)
+        with open(folder / "outcomes.jsonl", "a", encoding="utf-8") as log:
+            log.write(json.dumps({"case": case.name, "code": outcome.code}) + "\n")
+        return outcome
+
     with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
-        outcomes = list(pool.map(lambda case: _run(case, folder, args.timeout, command), cases))
+        outcomes = [o for o in pool.map(run, cases) if o is not None]
     elapsed = time.perf_counter() - started
+    cases = [o.case for o in outcomes]
     codes = collections.Counter("hang" if o.code is None else str(o.code) for o in outcomes)
     by_kind: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for outcome in outcomes:
@@ -363,6 +380,8 @@ def main() -> int:
     }
     seconds = sorted(o.seconds for o in outcomes)
     print(f"inputs: {len(outcomes)} ({sum(c.invalid for c in cases)} invalid by construction)")
+    if len(outcomes) < args.count:
+        print(f"stopped after {args.minutes} minutes: {args.count - len(outcomes)} files not run")
     print(f"folder: {folder}")
     print("exit codes: " + ", ".join(f"{code}: {n}" for code, n in sorted(codes.items())))
     for kind in sorted(by_kind):
