@@ -9,6 +9,7 @@ hangs, tracebacks, exit 0/1 on input invalid by construction, errors longer than
 Exit 0 when there is no traceback, hang, wrong acceptance or leak; 1 otherwise.
 
     python scripts/bad_input_campaign.py --count 2000 --workers 2 --seed 0
+    python scripts/bad_input_campaign.py --count 2000 --batch 50   # one process per 50 files
 """
 
 from __future__ import annotations
@@ -321,7 +322,69 @@ def _run(case: Case, folder: Path, timeout: float, command: list[str]) -> Outcom
     )
 
 
+def _worker(names: list[str]) -> int:
+    """Run ``cashfuzz run NAME --json`` in this process for each name, one JSON line each
+    (used by --batch: one interpreter start for many files)."""
+    import contextlib
+    import io
+
+    from cashfuzz.cli import main as cashfuzz_main
+
+    for name in names:
+        out, err = io.StringIO(), io.StringIO()
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cashfuzz_main(["run", name, "--json", "--no-determinism"])
+        line = {
+            "case": name,
+            "code": code,
+            "traceback": "Traceback" in err.getvalue(),
+            "error_chars": len(err.getvalue()),
+            "leaked": SECRET in err.getvalue() or SECRET in out.getvalue(),
+            "seconds": time.perf_counter() - start,
+        }
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def _run_batch(cases: list[Case], folder: Path, timeout: float) -> list[Outcome]:
+    """Run ``cases`` in one worker process; a batch that times out has every unfinished
+    case rerun in a process of its own, so a hang is pinned on one file."""
+    by_name = {case.name: case for case in cases}
+    env = {**os.environ, "CASHFUZZ_SECRET": SECRET}
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", *by_name]
+    try:
+        done = subprocess.run(
+            command, cwd=folder, env=env, capture_output=True, timeout=timeout * len(cases)
+        )
+        output = done.stdout
+    except subprocess.TimeoutExpired as expired:
+        output = expired.stdout or b""
+    outcomes = []
+    for text in output.decode("utf-8", "replace").splitlines():
+        try:
+            line = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        outcomes.append(
+            Outcome(
+                by_name.pop(line["case"]),
+                line["code"],
+                line["traceback"],
+                line["error_chars"],
+                line["leaked"],
+                line["seconds"],
+            )
+        )
+    cashfuzz = [str(Path(sys.executable).parent / "cashfuzz")]
+    outcomes += [_run(case, folder, timeout, cashfuzz) for case in by_name.values()]
+    return outcomes
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--worker"]:
+        return _worker(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
@@ -329,6 +392,13 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds until a hang")
     parser.add_argument("--max-error-chars", type=int, default=1000)
     parser.add_argument("--keep", metavar="DIR", help="write the files here and keep them")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="files per process (default 1: a process per file); a batch that times out "
+        "reruns its unfinished files one process each",
+    )
     parser.add_argument(
         "--minutes",
         type=float,
@@ -350,16 +420,21 @@ def main() -> int:
     started = time.perf_counter()
     deadline = None if args.minutes is None else started + 60 * args.minutes
 
-    def run(case: Case) -> Outcome | None:
+    def run(batch: list[Case]) -> list[Outcome]:
         if deadline is not None and time.perf_counter() > deadline:
-            return None
-        outcome = _run(case, folder, args.timeout, command)
+            return []
+        if len(batch) == 1:
+            found = [_run(batch[0], folder, args.timeout, command)]
+        else:
+            found = _run_batch(batch, folder, args.timeout)
         with open(folder / "outcomes.jsonl", "a", encoding="utf-8") as log:
-            log.write(json.dumps({"case": case.name, "code": outcome.code}) + "\n")
-        return outcome
+            for outcome in found:
+                log.write(json.dumps({"case": outcome.case.name, "code": outcome.code}) + "\n")
+        return found
 
+    batches = [cases[i : i + args.batch] for i in range(0, len(cases), args.batch)]
     with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
-        outcomes = [o for o in pool.map(run, cases) if o is not None]
+        outcomes = [o for found in pool.map(run, batches) for o in found]
     elapsed = time.perf_counter() - started
     cases = [o.case for o in outcomes]
     codes = collections.Counter("hang" if o.code is None else str(o.code) for o in outcomes)
