@@ -15,6 +15,7 @@ from cashfuzz.reference_engine import (
     RunResult,
     Scenario,
     ScenarioError,
+    begin_run,
     event_to_dict,
     reference_factory,
     run_scenario,
@@ -225,6 +226,7 @@ def check_scenario(
         monitor.exclude(EQUITY_CHECKS)
     crash: str | None = None
     try:
+        begin_run(engine, scenario)
         for step in scenario.steps():
             engine.step(step.timestamp, step.bars, step.signals, step.cancels)
     except InvariantViolation:

@@ -68,7 +68,7 @@ def register(subparsers: Any) -> None:
         "--engine",
         default="reference",
         metavar="ENGINE",
-        help="reference | naive | backtrader | zoo:NAME | package.module:factory "
+        help="reference | naive | backtrader | zoo:NAME | exec:COMMAND | package.module:factory "
         "(default: reference)",
     )
     parser.add_argument(

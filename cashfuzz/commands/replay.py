@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--engine",
         default=None,
-        help="reference | naive | backtrader | zoo:NAME | package.module:factory "
+        help="reference | naive | backtrader | zoo:NAME | exec:COMMAND | package.module:factory "
         "(default: each scenario's own mode on the reference engine)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")

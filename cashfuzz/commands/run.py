@@ -36,7 +36,7 @@ def register(subparsers: Any) -> None:
         "--engine",
         metavar="ENGINE",
         help=(
-            "reference | naive | backtrader | zoo:NAME | package.module:factory "
+            "reference | naive | backtrader | zoo:NAME | exec:COMMAND | package.module:factory "
             "(default: the reference engine in the scenario's own mode)"
         ),
     )

@@ -22,6 +22,7 @@ what ``cashfuzz run FILE`` shows.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -131,8 +132,9 @@ def counterexample_name(engine_name: str, seed_value: int, scenario: Scenario) -
 def replay_command(engine_name: str, path: Path) -> str:
     """The command that replays a counterexample file on the engine it broke."""
     if engine_name in MODE_ENGINES:
-        return f"cashfuzz run {path}"
-    return f"cashfuzz run {path} --engine {engine_name}"
+        return f"cashfuzz run {shlex.quote(str(path))}"
+    # quoted: an exec engine's name holds a whole command line
+    return f"cashfuzz run {shlex.quote(str(path))} --engine {shlex.quote(engine_name)}"
 
 
 def run_gate(
