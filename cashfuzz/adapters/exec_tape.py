@@ -76,6 +76,8 @@ class TapeError(ScenarioError):
 
 def short(value: object) -> str:
     """A value as JSON, cut to a readable length."""
+    if isinstance(value, Decimal):
+        return str(value)  # a JSON number read exactly: show it as written
     try:
         text = json.dumps(value, default=str)
     except ValueError:
