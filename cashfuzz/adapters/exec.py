@@ -29,9 +29,11 @@ import os
 import shlex
 import signal
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 from cashfuzz.adapters.exec_tape import (
     EngineErrorLine,
@@ -61,6 +63,7 @@ from cashfuzz.reference_engine import (
     TimeInForce,
     Timestamp,
     scenario_to_json,
+    write_scenario,
 )
 from cashfuzz.reference_engine.money import MILLIONTHS_PER_BP, format_fraction
 
@@ -234,6 +237,15 @@ def read_tape(
     return Tape(hello, tuple(entries)), None
 
 
+def _saved_input(scenario: Scenario, factory: ExecFactory) -> str:
+    """Where the scenario behind a bad tape was saved, and how to replay it. One file per
+    cashfuzz process, overwritten: the gate's last call is the smallest example it found."""
+    path = Path(tempfile.gettempdir()) / f"cashfuzz-exec-tape-error-{os.getpid()}.json"
+    write_scenario(scenario, path)
+    replay = shlex.join(["cashfuzz", "run", str(path), "--engine", f"exec:{factory.command}"])
+    return f" (the engine's input is saved in {path}; replay: {replay})"
+
+
 # --- what an engine may declare unsupported --------------------------------------------------
 
 
@@ -340,11 +352,15 @@ class ExecEngine:
         if problem is not None:
             raise ScenarioError(problem)
         outcome = run_process(factory.argv, scenario_to_json(scenario).encode(), factory.timeout)
-        tape, crash = read_tape(outcome, scenario, factory.timeout)
-        if tape is not None and tape.hello != factory.hello:
-            raise TapeError(
-                1, f"the hello line differs from the handshake's: {tape.hello} vs {factory.hello}"
-            )
+        try:
+            tape, crash = read_tape(outcome, scenario, factory.timeout)
+            if tape is not None and tape.hello != factory.hello:
+                raise TapeError(
+                    1,
+                    f"the hello line differs from the handshake's: {tape.hello} vs {factory.hello}",
+                )
+        except TapeError as error:
+            raise TapeError(error.line, error.detail + _saved_input(scenario, factory)) from None
         self._entries = () if tape is None else tape.entries
         self._crash = crash
         # the crash surfaces in the step of the last event written (its events checked first)

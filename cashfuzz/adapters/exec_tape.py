@@ -72,6 +72,7 @@ class TapeError(ScenarioError):
         where = f"tape line {line}: " if line else "tape: "
         super().__init__(where + message)
         self.line = line
+        self.detail = message
 
 
 def short(value: object) -> str:
