@@ -181,36 +181,34 @@ class _Fields:
     def get(self, key: str, read: Callable[[str], Any], default: Any = None) -> Any:
         return read(key) if key in self.body else default
 
-    def integer(self, key: str, *, minimum: int = 0) -> int:
+    def value(self, key: str) -> object:
+        """The raw value of a required field."""
         if key not in self.body:
             raise self.missing(key)
-        value = self.body[key]
+        return self.body[key]
+
+    def integer(self, key: str, *, minimum: int | None = 0) -> int:
+        value = self.value(key)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(key, value, "must be a JSON integer")
-        if value < minimum:
+        if minimum is not None and value < minimum:
             raise self.error(key, value, f"must be >= {minimum}")
         return value
 
     def text(self, key: str) -> str:
-        if key not in self.body:
-            raise self.missing(key)
-        value = self.body[key]
+        value = self.value(key)
         if not isinstance(value, str):
             raise self.error(key, value, "must be a string")
         return value
 
     def boolean(self, key: str) -> bool:
-        if key not in self.body:
-            raise self.missing(key)
-        value = self.body[key]
+        value = self.value(key)
         if not isinstance(value, bool):
             raise self.error(key, value, "must be true or false")
         return value
 
     def _units(self, key: str, pattern: re.Pattern[str], places: int, unit: str) -> int:
-        if key not in self.body:
-            raise self.missing(key)
-        value: object = self.body[key]
+        value = self.value(key)
         if not isinstance(value, str):
             raise self.error(
                 key,
@@ -625,14 +623,8 @@ class TapeReader:
                 raise TapeError(fields.line, f"{path}={short(raw)} must be an object")
             position = _Fields(fields.line, path, raw, _POSITION_KEYS)
             symbol = position.text("symbol")
-            quantity = position.body.get("quantity")
-            if isinstance(quantity, bool) or not isinstance(quantity, int):
-                # a short position is a finding (no_oversell), not a format error: any sign
-                raise (
-                    position.error("quantity", quantity, "must be a JSON integer")
-                    if position.has("quantity")
-                    else position.missing("quantity")
-                )
+            # a short position is a finding (no_oversell), not a format error: any sign
+            quantity = position.integer("quantity", minimum=None)
             if symbol in positions:
                 raise position.error("symbol", symbol, "appears twice in positions")
             positions[symbol] = PositionView(

@@ -619,3 +619,16 @@ def test_crashes_surface_as_engine_crashed(tmp_path: Path, tape: Any, example: S
     assert result.crash is not None
     assert result.crash.startswith(EngineCrashed.__name__)
     assert len(result.events) == 1
+
+
+def test_wrong_values_read_as_written_for_the_invariants_to_judge(
+    example: Scenario, tape: Any
+) -> None:
+    """A short position and negative cash are well-formed: read as written, never corrected."""
+    lines, _ = tape
+    odd = _broken(lines, 5, after__positions__0__quantity=-3, after__cash="-0.01")
+    read, _ = read_tape(_outcome(odd), example, 10.0)
+    assert read is not None
+    after = read.entries[4].after
+    assert after.positions[0].quantity == -3
+    assert after.cash == -1
