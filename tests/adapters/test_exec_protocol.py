@@ -632,3 +632,25 @@ def test_wrong_values_read_as_written_for_the_invariants_to_judge(
     after = read.entries[4].after
     assert after.positions[0].quantity == -3
     assert after.cash == -1
+
+
+def test_the_gate_draws_only_what_the_hello_line_supports(tmp_path: Path) -> None:
+    """Through the factory's adapt_scenario, the gate's strategy never draws a declared-unsupported
+    feature."""
+    from cashfuzz.adapters import scenarios_for
+
+    hello = {**dict(reference_tape(load_example("googl-aapl"))[0][0])}
+    hello["unsupported"] = ["cancels", "gtc", "partial_fills", "same_close"]
+    factory = ExecFactory(_canned(tmp_path, [hello]).removeprefix("exec:"))
+    drawn: list[Scenario] = []
+
+    @settings(max_examples=40, deadline=None, database=None)
+    @given(scenarios_for(factory))
+    def collect(scenario: Scenario) -> None:
+        drawn.append(scenario)
+        assert factory.unsupported(scenario) is None
+
+    collect()
+    assert drawn
+    assert not any(s.cancels for s in drawn)
+    assert all(s.config.fill_at is FillAt.NEXT_OPEN for s in drawn)
