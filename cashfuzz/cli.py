@@ -28,10 +28,24 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def _versions() -> str:
+    from hypothesis import __version__ as hypothesis_version
+
+    from cashfuzz import __version__
+
+    return f"cashfuzz {__version__} (hypothesis {hypothesis_version})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cashfuzz",
         description="Prove that a backtesting engine manages cash correctly.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=_versions(),
+        help="print the cashfuzz and Hypothesis versions and exit",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
