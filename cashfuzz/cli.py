@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from cashfuzz.errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE
+from cashfuzz.errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 from cashfuzz.reference_engine import EngineError
 
 COMMANDS = ("run", "gate", "fuzz", "replay", "diff", "bench")
@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("cashfuzz: interrupted\n")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader (e.g. `| head`) went away before the verdict was written: say so the
         # way any program killed by SIGPIPE does, never with a verdict it did not see;

@@ -5,8 +5,10 @@ from __future__ import annotations
 from cashfuzz.reference_engine import EngineError
 
 #: Exit statuses of every command: every invariant held; one broke; bad input or usage;
-#: cashfuzz itself failed (nothing proven either way); stdout closed under us (128 + SIGPIPE).
+#: cashfuzz itself failed (nothing proven either way); stdout closed under us (128 + SIGPIPE);
+#: Ctrl-C (128 + SIGINT).
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERNAL, EXIT_BROKEN_PIPE = 0, 1, 2, 3, 141
+EXIT_INTERRUPTED = 130
 
 
 class CashfuzzError(EngineError):

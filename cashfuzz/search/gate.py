@@ -34,7 +34,7 @@ from hypothesis.strategies import SearchStrategy
 from cashfuzz.adapters import scenarios_for
 from cashfuzz.engines import MODE_ENGINES, file_safe, pin_engine_mode, resolve_engine
 from cashfuzz.errors import UsageError
-from cashfuzz.invariants import CheckResult, check_scenario
+from cashfuzz.invariants import AdapterProtocolError, CheckResult, MonitorFault, check_scenario
 from cashfuzz.output.results import RecordedCheck, check_recorded
 from cashfuzz.reference_engine import (
     EngineFactory,
@@ -83,6 +83,15 @@ class GateResult:
 
 class _BudgetSpent(BaseException):
     """Stops Hypothesis at once: a BaseException is not a test failure to shrink."""
+
+
+class _Unusable(BaseException):
+    """Stops Hypothesis at once when the engine breaks the protocol or the monitor
+    fails: neither is a finding to shrink. Carries the error to raise after."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _GateFailure(AssertionError):
@@ -174,7 +183,10 @@ def run_gate(
             raise _BudgetSpent
         if not final:
             tracker.examples_run += 1
-        result = check_scenario(scenario, factory, fail_fast=True, determinism=True)
+        try:
+            result = check_scenario(scenario, factory, fail_fast=True, determinism=True)
+        except (AdapterProtocolError, MonitorFault) as error:
+            raise _Unusable(error) from error
         if result.ok:
             return
         if tracker.first_failure_at is None:
@@ -205,6 +217,8 @@ def run_gate(
         test()
     except _BudgetSpent:
         pass
+    except _Unusable as stop:
+        raise stop.error from None
     except Exception:
         # our _GateFailure, or Hypothesis's Flaky* when the engine is not deterministic
         if tracker.last_failure is None:
