@@ -63,8 +63,8 @@ def resolve_engine(name: str | None) -> EngineFactory:
     if name == "backtrader":
         if importlib.util.find_spec("backtrader") is None:
             raise UsageError(
-                "--engine backtrader needs the backtrader package: "
-                "pip install -e '.[bench]' in a cashfuzz checkout"
+                "backtrader is not installed: pip install 'cashfuzz[bench]' "
+                "(or pip install -e '.[bench]' in a cashfuzz checkout)"
             )
         from cashfuzz.adapters.backtrader.adapter import backtrader_factory
 

@@ -1,4 +1,4 @@
-"""``cashfuzz gate``: a deterministic, time-boxed invariant search for CI.
+"""cashfuzz gate: a deterministic, time-boxed invariant search for CI.
 
 Exit 0 when every invariant held over the whole search, 1 after a shrunk
 counterexample has been written, 2 for bad usage (an unknown engine, a bad
@@ -20,6 +20,7 @@ from cashfuzz.engines import resolve_engine
 from cashfuzz.errors import EXIT_OK, EXIT_VIOLATION
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.results import result_to_json
+from cashfuzz.output.safe import plain
 from cashfuzz.search.gate import GateResult, run_gate
 
 DEFAULT_OUT = Path("cashfuzz-out")
@@ -150,11 +151,12 @@ def print_result(console: Console, result: GateResult) -> None:
     """Say what broke, where the counterexample is, its ledger, and how to replay it."""
     stopped = " (stopped by the time budget)" if result.budget_exhausted else ""
     console.print(
-        Text(
+        plain(
             f"cashfuzz gate: engine {result.engine_name}, seed {result.seed}: "
             f"{result.examples_run} examples in {result.elapsed_seconds:.1f} s{stopped}",
-            style="bold",
-        )
+            "bold",
+        ),
+        soft_wrap=True,
     )
     if result.ok:
         console.print(Text("every invariant held in every example", style="bold green"))
@@ -179,7 +181,7 @@ def print_result(console: Console, result: GateResult) -> None:
             Text("  shrinking was cut short by the time limit; the example may not be minimal")
         )
     path = result.counterexample_path
-    console.print(Text(f"counterexample: {path}"))
+    console.print(plain(f"counterexample: {path}"), soft_wrap=True)
     console.print()
     if result.recorded is not None and path is not None:
         render_run(console, result.recorded, source=str(path), engine=result.engine_name)
@@ -192,4 +194,4 @@ def print_result(console: Console, result: GateResult) -> None:
                 )
             )
     console.print()
-    console.print(Text(f"replay: {result.replay_command}", style="bold"))
+    console.print(plain(f"replay: {result.replay_command}", "bold"), soft_wrap=True)

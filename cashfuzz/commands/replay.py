@@ -111,8 +111,8 @@ def _print_results(console: Console, results: list[dict[str, Any]]) -> None:
         console.print(table)
     else:
         for result in results:
-            verdict = "FAIL" if not result["ok"] else "ok  "
-            console.print(plain(f"{verdict} {result['path']}"), soft_wrap=True)
+            word = "FAIL" if not result["ok"] else "ok  "
+            console.print(plain(f"{word} {result['path']}"), soft_wrap=True)
             if not result["ok"]:
                 console.print(plain(f"     {_detail(result)}"), soft_wrap=True)
     for result in results:
