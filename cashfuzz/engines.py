@@ -17,7 +17,6 @@ import hashlib
 import importlib
 import importlib.util
 import os
-import re
 import sys
 import traceback
 from pathlib import Path
@@ -169,11 +168,6 @@ def _public_names(module: ModuleType) -> str:
 MODE_ENGINES: dict[str, Mode] = {"reference": Mode.RESERVATION, "naive": Mode.NAIVE}
 
 
-def file_safe(engine_name: str) -> str:
-    """An engine name as it appears in file names (``zoo:x`` -> ``zoo_x``)."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", engine_name).strip("_") or "engine"
-
-
 def pin_engine_mode(scenario: Scenario, engine_name: str) -> Scenario:
     """``scenario`` with its mode set to select ``engine_name``, when a mode can."""
     mode = MODE_ENGINES.get(engine_name)
@@ -185,7 +179,6 @@ def pin_engine_mode(scenario: Scenario, engine_name: str) -> Scenario:
 __all__ = [
     "MODE_ENGINES",
     "EngineUnderTest",
-    "file_safe",
     "pin_engine_mode",
     "resolve_engine",
 ]

@@ -1,9 +1,10 @@
 """cashfuzz replay PATH: rerun saved counterexamples.
 
 PATH is a folder of scenario files (every *.json under it, recursively) or one
-scenario file. Each is run under every invariant; the command exits 1 when any
-of them still breaks one or crashes the engine, 0 when all pass (the bugs they
-record are fixed), 2 when a file is not a valid scenario or PATH is missing.
+scenario file. Each is run under every invariant, on the engine it records
+(unless --engine is given); the command exits 1 when any of them still breaks
+one or crashes the engine, 0 when all pass (the bugs they record are fixed), 2
+when a file is not a valid scenario or PATH is missing.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cashfuzz.engines import resolve_engine
 from cashfuzz.errors import UsageError
 from cashfuzz.invariants import check_scenario
 from cashfuzz.output.render import make_console
 from cashfuzz.output.safe import plain
+from cashfuzz.provenance import TRUST_FLAG, choose_engine
 from cashfuzz.reference_engine import ScenarioError, load_scenario
 
 
@@ -43,7 +44,13 @@ def register(subparsers: Any) -> None:
         "--engine",
         default=None,
         help="reference | naive | backtrader | zoo:NAME | package.module:factory "
-        "| path/to/file.py:factory (default: each scenario's own mode on the reference engine)",
+        "| path/to/file.py:factory "
+        "(default: the engine each file records, else its mode on the reference engine)",
+    )
+    parser.add_argument(
+        TRUST_FLAG,
+        action="store_true",
+        help="load the engines the files record even when they are your own code",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
@@ -63,7 +70,6 @@ def corpus_files(path: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    factory = resolve_engine(args.engine)
     files = corpus_files(args.directory)
     results: list[dict[str, Any]] = []
     for path in files:
@@ -71,10 +77,14 @@ def run(args: argparse.Namespace) -> int:
             scenario = load_scenario(path)
         except ScenarioError as error:
             raise ScenarioError(f"{path}: {error}") from None
-        checked = check_scenario(scenario, factory)
+        choice = choose_engine(
+            scenario, args.engine, trust_recorded=args.trust_recorded_engine, where=str(path)
+        )
+        checked = check_scenario(scenario, choice.factory)
         results.append(
             {
                 "path": str(path),
+                "engine": choice.label,
                 "ok": checked.ok,
                 "violations": [v.to_dict() for v in checked.violations],
                 "crash": checked.crash,
@@ -103,16 +113,21 @@ def _print_results(console: Console, results: list[dict[str, Any]]) -> None:
     if console.is_terminal:
         table = Table(title="cashfuzz replay")
         table.add_column("scenario", overflow="fold")
+        table.add_column("engine", overflow="fold")
         table.add_column("result")
         table.add_column("first violation", overflow="fold")
         for result in results:
             verdict = Text("FAIL", style="bold red") if not result["ok"] else Text("ok")
-            table.add_row(plain(result["path"]), verdict, plain(_detail(result)))
+            table.add_row(
+                plain(result["path"]), plain(result["engine"]), verdict, plain(_detail(result))
+            )
         console.print(table)
     else:
         for result in results:
             word = "FAIL" if not result["ok"] else "ok  "
-            console.print(plain(f"{word} {result['path']}"), soft_wrap=True)
+            console.print(
+                plain(f"{word} {result['path']} (engine {result['engine']})"), soft_wrap=True
+            )
             if not result["ok"]:
                 console.print(plain(f"     {_detail(result)}"), soft_wrap=True)
     for result in results:

@@ -40,7 +40,7 @@ from cashfuzz.reference_engine import (
 from cashfuzz.reference_engine.money import format_cents, format_ticks
 
 #: Keys of ``scenario_to_dict`` that are data, not settings.
-_DATA_KEYS = ("description", "bars", "signals", "cancels")
+_DATA_KEYS = ("format", "provenance", "description", "bars", "signals", "cancels")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +205,8 @@ def result_to_json(result: CheckResult, *, engine: str | None = None) -> dict[st
     Keys: ok, engine, violations, fills, rejections, cancels (OrderCancelled and
     CancelIgnored), expired, refused_fills, resized, config, final (None when
     the engine crashed), events (the count), crash (None or the error text, naming the
-    file and line it was raised at), traceback (None or the engine's formatted traceback).
+    file and line it was raised at), traceback (None or the engine's formatted traceback),
+    provenance (what found the scenario, as its file records it, or None).
     """
     events = result.events
     return {
@@ -227,6 +228,9 @@ def result_to_json(result: CheckResult, *, engine: str | None = None) -> dict[st
             if isinstance(e, OrderAccepted) and e.quantity != e.requested
         ],
         "config": config_to_json(result.scenario),
+        "provenance": (
+            None if result.scenario.provenance is None else dict(result.scenario.provenance)
+        ),
         "final": None if result.final is None else snapshot_to_json(result.final),
         "events": len(events),
         "crash": result.crash,

@@ -146,7 +146,7 @@ def test_piped_output_is_80_columns_and_paths_are_never_cut(tmp_path: Path) -> N
         check=False, timeout=120,
     )  # fmt: skip
     assert corpus.returncode == 1
-    assert f"FAIL {scenario}\n" in corpus.stdout
+    assert f"FAIL {scenario} (engine " in corpus.stdout
     assert "…" not in corpus.stdout
 
 
