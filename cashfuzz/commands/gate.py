@@ -1,4 +1,4 @@
-"""``cashfuzz gate``: a deterministic invariant search for CI.
+"""cashfuzz gate: a deterministic invariant search for CI.
 
 Exit 0 when every invariant held in every example of the budget, 1 after a shrunk
 counterexample per broken invariant has been written, 2 for bad usage (an unknown
@@ -21,6 +21,7 @@ from cashfuzz.engines import resolve_engine
 from cashfuzz.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.results import result_to_json
+from cashfuzz.output.safe import plain
 from cashfuzz.search.gate import DEFAULT_SHRINK_EXAMPLES, GateResult, run_gate
 
 DEFAULT_OUT = Path("cashfuzz-out")
@@ -190,12 +191,13 @@ def print_result(console: Console, result: GateResult) -> None:
     replay each; or that the whole budget held, or that it was cut short."""
     stopped = " (stopped by the time limit)" if result.budget_exhausted else ""
     console.print(
-        Text(
+        plain(
             f"cashfuzz gate: engine {result.engine_name}, seed {result.seed}: "
             f"{result.examples_run} of {result.max_examples} examples "
             f"in {result.elapsed_seconds:.1f} s{stopped}",
-            style="bold",
-        )
+            "bold",
+        ),
+        soft_wrap=True,
     )
     if result.ok:
         console.print(Text("every invariant held in every example", style="bold green"))
@@ -238,7 +240,7 @@ def print_result(console: Console, result: GateResult) -> None:
     render_run(console, first.recorded, source=str(first.path), engine=result.engine_name)
     console.print()
     for found in result.counterexamples:
-        console.print(Text(f"counterexample ({found.invariant}): {found.path}"))
+        console.print(plain(f"counterexample ({found.invariant}): {found.path}"), soft_wrap=True)
         if found.recorded.result.ok:
             console.print(
                 Text(
@@ -247,4 +249,4 @@ def print_result(console: Console, result: GateResult) -> None:
                     style="yellow",
                 )
             )
-        console.print(Text(f"  replay: {found.replay_command}", style="bold"))
+        console.print(plain(f"  replay: {found.replay_command}", "bold"), soft_wrap=True)

@@ -1,4 +1,4 @@
-"""``cashfuzz run``: check one scenario and print its ledger.
+"""cashfuzz run: check one scenario and print its ledger.
 
 Exit 0 when every invariant held and the engine did not crash, 1 otherwise,
 2 for a bad scenario or bad usage.

@@ -40,7 +40,7 @@ from hypothesis.internal.reflection import function_digest
 from cashfuzz import provenance
 from cashfuzz.engines import pin_engine_mode, resolve_engine
 from cashfuzz.errors import UsageError
-from cashfuzz.invariants import check_scenario
+from cashfuzz.invariants import AdapterProtocolError, MonitorFault, check_scenario
 from cashfuzz.reference_engine import EngineFactory, Scenario, scenario_digest
 from cashfuzz.search.findings import (
     REDIS_SCHEMES,
@@ -100,6 +100,15 @@ def _interesting(invariant: str) -> type[_Interesting]:
     return type(f"Broke_{invariant}", (_Interesting,), {})
 
 
+class _Unusable(BaseException):
+    """Stops Hypothesis at once when the engine breaks the protocol or the monitor
+    fails: neither is a finding to shrink. Carries the error to raise after."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 _current_check: Callable[[Scenario], None] | None = None
 
 
@@ -137,7 +146,10 @@ def search(
     failing: list[Finding] = []
 
     def check(scenario: Scenario) -> None:
-        result = check_scenario(scenario, factory, fail_fast=True)
+        try:
+            result = check_scenario(scenario, factory, fail_fast=True)
+        except (AdapterProtocolError, MonitorFault) as error:
+            raise _Unusable(error) from error
         if on_example is not None:
             on_example(len(result.events))
         if result.ok:
@@ -175,6 +187,8 @@ def search(
     _current_check = check
     try:
         test()
+    except _Unusable as stop:
+        raise stop.error from None
     except _Interesting:
         # Hypothesis replays the minimal example last
         return failing[-1]
@@ -291,6 +305,8 @@ class FailureReport:
 class WorkerError:
     worker: int
     message: str
+    #: the engine broke the engine protocol: the user's adapter must change (exit 2)
+    usage: bool = False
 
 
 @dataclass(slots=True)
@@ -318,9 +334,11 @@ def _worker(
 ) -> None:
     try:
         _work(index, spec, reports, stop, examples, events)
+    except KeyboardInterrupt:
+        return  # Ctrl-C reaches the whole process group: the main process reports the run
     except Exception as error:  # reported to the main process, then re-raised
         detail = "".join(traceback.format_exception_only(error)).strip()
-        reports.put(WorkerError(index, detail))
+        reports.put(WorkerError(index, detail, usage=isinstance(error, AdapterProtocolError)))
         raise
 
 

@@ -36,7 +36,7 @@ from cashfuzz import provenance
 from cashfuzz.adapters import scenarios_for
 from cashfuzz.engines import MODE_ENGINES, pin_engine_mode, resolve_engine
 from cashfuzz.errors import UsageError
-from cashfuzz.invariants import CheckResult, check_scenario
+from cashfuzz.invariants import AdapterProtocolError, CheckResult, MonitorFault, check_scenario
 from cashfuzz.output.results import RecordedCheck, check_recorded
 from cashfuzz.reference_engine import (
     EngineFactory,
@@ -126,6 +126,15 @@ class GateResult:
 
 class _BudgetSpent(BaseException):
     """Stops Hypothesis at once: a BaseException is not a test failure to shrink."""
+
+
+class _Unusable(BaseException):
+    """Stops Hypothesis at once when the engine breaks the protocol or the monitor
+    fails: neither is a finding to shrink. Carries the error to raise after."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _GateFailure(AssertionError):
@@ -263,7 +272,10 @@ def run_gate(
                 raise _BudgetSpent
         if not final:
             tracker.examples_run += 1
-        result = check_scenario(scenario, factory, fail_fast=True, determinism=True)
+        try:
+            result = check_scenario(scenario, factory, fail_fast=True, determinism=True)
+        except (AdapterProtocolError, MonitorFault) as error:
+            raise _Unusable(error) from error
         if result.ok:
             return
         problem = _first_problem(result)
@@ -297,6 +309,8 @@ def run_gate(
         test()
     except _BudgetSpent:
         pass
+    except _Unusable as stop:
+        raise stop.error from None
     except Exception:
         # our _GateFailure(s), or Hypothesis's Flaky* when the engine is not deterministic
         if not tracker.last_by_problem:
