@@ -48,6 +48,7 @@ from cashfuzz.adapters.exec_tape import (
     short,
 )
 from cashfuzz.errors import UsageError
+from cashfuzz.invariants import AdapterProtocolError
 from cashfuzz.reference_engine import (
     Bar,
     Cancel,
@@ -425,7 +426,7 @@ class ExecFactory:
         outcome = run_process(self.argv, scenario_to_json(scenario).encode(), self.timeout)
         try:
             tape, crash = read_tape(outcome, scenario, self.timeout)
-        except ScenarioError as error:
+        except (ScenarioError, AdapterProtocolError) as error:
             raise UsageError(
                 f"--engine exec:{self.command}: its handshake run failed: {error}"
             ) from None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from cashfuzz.invariants import AdapterProtocolError
 from cashfuzz.reference_engine import (
     CancelIgnored,
     Event,
@@ -35,7 +36,6 @@ from cashfuzz.reference_engine import (
     PositionView,
     Reason,
     Scenario,
-    ScenarioError,
     Side,
     TimeInForce,
     Timestamp,
@@ -63,14 +63,15 @@ _TICKS = re.compile(r"-?(0|[1-9][0-9]{0,29})(\.[0-9]{1,4})?")
 _SHORT = 60
 
 
-class TapeError(ScenarioError):
+class TapeError(AdapterProtocolError):
     """A tape that breaks the protocol: the engine's or its adapter's error, not a finding
-    (exit 2, as for a scenario the engine cannot run). ``line`` is 1-based, 0 for the
-    tape as a whole."""
+    (exit 2; the gate stops at once). ``line`` is 1-based, 0 for the tape as a whole."""
 
     def __init__(self, line: int, message: str) -> None:
         where = f"tape line {line}: " if line else "tape: "
         super().__init__(where + message)
+        # the exec protocol's own wording, not the Python engine protocol's
+        self.args = (f"{where}{message} (the exec protocol: docs/engine-protocol.md)",)
         self.line = line
         self.detail = message
 

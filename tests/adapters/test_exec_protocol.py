@@ -27,7 +27,7 @@ from cashfuzz.adapters.exec_tape import Hello, TapeError
 from cashfuzz.cli import main
 from cashfuzz.errors import UsageError
 from cashfuzz.examples import load_example
-from cashfuzz.invariants import check_scenario
+from cashfuzz.invariants import AdapterProtocolError, check_scenario
 from cashfuzz.reference_engine import (
     Event,
     FillAt,
@@ -226,7 +226,7 @@ def test_a_malformed_line_is_a_tape_error_naming_line_field_and_value(
     with pytest.raises(TapeError) as caught:
         read_tape(_outcome(_broken(lines, index, **changes)), example, 10.0)
     assert expected in str(caught.value)
-    assert isinstance(caught.value, ScenarioError)  # exit 2, never a finding
+    assert isinstance(caught.value, AdapterProtocolError)  # exit 2, never a finding
 
 
 @pytest.mark.parametrize(
