@@ -314,6 +314,14 @@ def adapt_for(hello: Hello, scenario: Scenario) -> Scenario:
     )
 
 
+def engine_input(scenario: Scenario) -> bytes:
+    """What the engine reads on stdin: the scenario file, without the finder's record
+    (``provenance``), so its input is the same however the scenario was found."""
+    if scenario.provenance is not None:
+        scenario = dataclasses.replace(scenario, provenance=None)
+    return scenario_to_json(scenario).encode()
+
+
 def _handshake_scenario() -> Scenario:
     return Scenario(
         config=EngineConfig(initial_cash=100_000),
@@ -352,7 +360,7 @@ class ExecEngine:
         problem = unsupported_by(factory.hello, scenario)
         if problem is not None:
             raise ScenarioError(problem)
-        outcome = run_process(factory.argv, scenario_to_json(scenario).encode(), factory.timeout)
+        outcome = run_process(factory.argv, engine_input(scenario), factory.timeout)
         try:
             tape, crash = read_tape(outcome, scenario, factory.timeout)
             if tape is not None and tape.hello != factory.hello:
@@ -423,7 +431,7 @@ class ExecFactory:
 
     def _handshake(self) -> Hello:
         scenario = _handshake_scenario()
-        outcome = run_process(self.argv, scenario_to_json(scenario).encode(), self.timeout)
+        outcome = run_process(self.argv, engine_input(scenario), self.timeout)
         try:
             tape, crash = read_tape(outcome, scenario, self.timeout)
         except (ScenarioError, AdapterProtocolError) as error:
@@ -458,6 +466,7 @@ __all__ = [
     "Outcome",
     "Tape",
     "adapt_for",
+    "engine_input",
     "read_tape",
     "run_process",
     "timeout_from_environment",

@@ -654,3 +654,15 @@ def test_the_gate_draws_only_what_the_hello_line_supports(tmp_path: Path) -> Non
     assert drawn
     assert not any(s.cancels for s in drawn)
     assert all(s.config.fill_at is FillAt.NEXT_OPEN for s in drawn)
+
+
+def test_the_engine_reads_the_scenario_without_its_provenance(example: Scenario) -> None:
+    """The engine's stdin is the scenario file minus the finder's record, so a counterexample
+    file and the scenario that produced it give the engine the same input."""
+    from cashfuzz.adapters.exec import engine_input
+
+    found = dataclasses.replace(example, provenance={"engine": "exec:x", "seed": 1})
+    sent = json.loads(engine_input(found))
+    assert "provenance" not in sent
+    assert engine_input(found) == engine_input(example)
+    assert sent["initial_cash"] == "1297.29"

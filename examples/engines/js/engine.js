@@ -545,6 +545,9 @@ function main() {
     let engine;
     try {
       const scenario = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      if (scenario.format !== undefined && scenario.format !== 1 && scenario.format !== 2) {
+        throw new InputProblem(`format=${JSON.stringify(scenario.format)}: this engine reads scenario formats 1 and 2`);
+      }
       engine = new Engine(scenario, bug, write);
       engine.run(timeline(scenario));
     } catch (error) {
