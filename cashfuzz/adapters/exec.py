@@ -12,7 +12,7 @@ What the outcomes mean:
 * a tape that breaks the protocol, and an ``error`` line with code
   ``unsupported`` or ``bad_input``: ``TapeError`` / ``ScenarioError``, exit 2;
 * a process that exits non-zero, is killed, says ``internal`` in an error line, or
-  outlives the timeout (``CASHFUZZ_EXEC_TIMEOUT`` seconds, default 10): a crash,
+  outlives the timeout (``CASHFUZZ_EXEC_TIMEOUT`` seconds, default 30): a crash,
   reported with the tail of its stderr after the events it did write were
   checked, so a finding (exit 1);
 * stderr is free text for people: kept only for crash messages, never parsed.
@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
 import shlex
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -69,7 +71,11 @@ from cashfuzz.reference_engine import (
 from cashfuzz.reference_engine.money import MILLIONTHS_PER_BP, format_fraction
 
 TIMEOUT_VARIABLE = "CASHFUZZ_EXEC_TIMEOUT"
-DEFAULT_TIMEOUT = 10.0
+#: Generous: a loaded CI machine runs a process many times slower than an idle one, and a
+#: timeout is reported as a finding.
+DEFAULT_TIMEOUT = 30.0
+_START_ATTEMPTS = 3
+_TRANSIENT = frozenset({errno.EAGAIN, errno.ENOMEM, errno.EINTR})
 #: How much of a crashed process's stderr a finding quotes.
 STDERR_TAIL = 2_000
 
@@ -79,7 +85,7 @@ class EngineCrashed(RuntimeError):
 
 
 def timeout_from_environment() -> float:
-    """``CASHFUZZ_EXEC_TIMEOUT`` in seconds (default 10); raise UsageError when not positive."""
+    """``CASHFUZZ_EXEC_TIMEOUT`` in seconds (default 30); raise UsageError when not positive."""
     raw = os.environ.get(TIMEOUT_VARIABLE)
     if raw is None or not raw.strip():
         return DEFAULT_TIMEOUT
@@ -109,23 +115,29 @@ def run_process(argv: Sequence[str], stdin: bytes, timeout: float) -> Outcome:
     """Run ``argv`` with ``stdin``; kill its whole process group at ``timeout``.
 
     Raises UsageError when the command cannot be started."""
-    import time
-
     started = time.monotonic()
     environment = {**os.environ, "CASHFUZZ_PROTOCOL": "1"}
-    try:
-        process = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=environment,
-            start_new_session=True,  # a process group, so a hang is killed with its children
-        )
-    except OSError as error:
-        raise UsageError(
-            f"--engine exec:{shlex.join(argv)}: cannot start {argv[0]!r}: {error.strerror}"
-        ) from None
+    process: subprocess.Popen[bytes] | None = None
+    for attempt in range(_START_ATTEMPTS):
+        try:
+            process = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=environment,
+                start_new_session=True,  # a process group, so a hang is killed with its children
+            )
+            break
+        except OSError as error:
+            # a machine out of processes or memory for a moment is not the engine's fault
+            if error.errno in _TRANSIENT and attempt + 1 < _START_ATTEMPTS:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise UsageError(
+                f"--engine exec:{shlex.join(argv)}: cannot start {argv[0]!r}: {error.strerror}"
+            ) from None
+    assert process is not None
     try:
         stdout, stderr = process.communicate(stdin, timeout=timeout)
         returncode: int | None = process.returncode

@@ -585,14 +585,20 @@ def test_the_broken_js_engine_is_caught_and_replays(
     code = main(["gate", "--engine", JS_BROKEN, "--seed", "1", "--out", str(tmp_path), "--json"])
     payload = json.loads(capsys.readouterr().out)
     assert code == 1
-    path = Path(payload["counterexample_path"])
+    reservation = [
+        found
+        for found in payload["counterexamples"]
+        if found["invariant"] in ("fill_within_reservation", "accepted_orders_funded")
+    ]
+    assert len(reservation) == 1, payload["counterexamples"]
+    path = Path(reservation[0]["path"])
     assert path.exists()
     scenario = load_scenario(path)
     assert len(scenario.signals) == 1
     assert len(scenario.bars) <= 2
-    invariant = payload["counterexample"]["violations"][0]["invariant"]
-    assert invariant in ("fill_within_reservation", "accepted_orders_funded")
-    assert shlex.split(payload["replay"]) == ["cashfuzz", "run", str(path), "--engine", JS_BROKEN]
+    assert shlex.split(reservation[0]["replay"]) == [
+        "cashfuzz", "run", str(path), "--engine", JS_BROKEN
+    ]  # fmt: skip
     assert main(["run", str(path), "--engine", JS_BROKEN]) == 1
     assert main(["run", str(path), "--engine", JS]) == 0
     capsys.readouterr()
