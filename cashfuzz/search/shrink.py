@@ -280,9 +280,17 @@ class _Reducer:
         )
 
     def _signals(self, scenario: Scenario) -> Scenario:
-        return self._ddmin(
+        current = self._ddmin(
             scenario, len(scenario.signals), lambda keep: with_signals(scenario, keep)
         )
+        # a race of several orders may need their total, not each of them: merge neighbours
+        index = 0
+        while index < len(current.signals) - 1:
+            merged = self._try(current, merge_signals(current, index))
+            if merged is current:
+                index += 1
+            current = merged
+        return current
 
     def _cancels(self, scenario: Scenario) -> Scenario:
         cancels = scenario.cancels
@@ -386,6 +394,24 @@ def with_signals(scenario: Scenario, keep: Iterable[int]) -> Scenario:
         if cancel.order_id in renumber
     )
     return dataclasses.replace(scenario, signals=signals, cancels=cancels)
+
+
+def merge_signals(scenario: Scenario, index: int) -> Scenario | None:
+    """Signals ``index`` and ``index + 1`` as one order for their total quantity, when both
+    have explicit quantities, one timestamp and one side (else None)."""
+    first, second = scenario.signals[index], scenario.signals[index + 1]
+    if (
+        first.quantity is None
+        or second.quantity is None
+        or first.timestamp != second.timestamp
+        or first.side is not second.side
+    ):
+        return None
+    kept = [i for i in range(len(scenario.signals)) if i != index + 1]
+    merged = with_signals(scenario, kept)
+    signals = list(merged.signals)
+    signals[index] = dataclasses.replace(first, quantity=first.quantity + second.quantity)
+    return dataclasses.replace(merged, signals=tuple(signals))
 
 
 def _keep_steps(scenario: Scenario, timestamps: set[Timestamp]) -> Scenario:
@@ -533,7 +559,19 @@ def _signal_edit(change: Callable[[Signal], Signal]) -> Edit:
     return lambda s: dataclasses.replace(s, signals=tuple(change(sig) for sig in s.signals))
 
 
+def _one_symbol(scenario: Scenario) -> Scenario | None:
+    """Every signal on the first signal's symbol (the others' bars can then go)."""
+    if not scenario.signals:
+        return None
+    symbol = scenario.signals[0].symbol
+    return dataclasses.replace(
+        scenario,
+        signals=tuple(dataclasses.replace(sig, symbol=symbol) for sig in scenario.signals),
+    )
+
+
 SIGNAL_EDITS: tuple[Edit, ...] = (
+    _one_symbol,
     _signal_edit(lambda sig: dataclasses.replace(sig, strength=None)),
     _signal_edit(lambda sig: dataclasses.replace(sig, time_in_force=TimeInForce.DAY)),
 )
@@ -562,6 +600,7 @@ __all__ = [
     "ShrinkResult",
     "crash_type",
     "failures_of",
+    "merge_signals",
     "order_ids",
     "round_significant",
     "shrink_scenario",
