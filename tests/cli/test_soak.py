@@ -4,6 +4,7 @@ determinism for a seed, and Ctrl-C."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,19 @@ import pytest
 from cashfuzz.cli import main
 from cashfuzz.engines import resolve_engine
 from cashfuzz.examples import example_path
-from cashfuzz.reference_engine import EngineConfig, EngineUnderTest, Observer, load_scenario
+from cashfuzz.reference_engine import (
+    Bar,
+    Cancel,
+    Engine,
+    EngineConfig,
+    EngineUnderTest,
+    Ledger,
+    Observer,
+    OrderRecord,
+    Signal,
+    Timestamp,
+    load_scenario,
+)
 from cashfuzz.search.soak import check_soak_scenario, run_soak
 from cashfuzz.search.soak_generator import GATE_MIX, generate_scenario
 
@@ -266,3 +279,64 @@ def test_shrink_command_refuses_a_scenario_that_does_not_fail(
     assert code == 2
     assert "does not break cash_non_negative" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+# --- defects beyond the gate's bounds ---------------------------------------------------------
+
+
+class _EightOrderLedger(Ledger):
+    """Keeps reservations in a table of eight slots: from the ninth order on, an accepted
+    order's reservation never reaches the total."""
+
+    def accept(self, order: OrderRecord, reservation: int) -> None:
+        super().accept(order, reservation)
+        if order.order_id > 8:
+            self.reserved -= reservation
+
+
+class _EightOrderEngine(Engine):
+    def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
+        super().__init__(config, observer)
+        self.ledger = _EightOrderLedger(initial_cash=config.initial_cash)
+
+
+class _IntegerClockEngine(Engine):
+    """Keys its sessions on ``int(timestamp)``: calendar timestamps crash it."""
+
+    def step(
+        self,
+        timestamp: Timestamp,
+        bars: Sequence[Bar] = (),
+        signals: Sequence[Signal] = (),
+        cancels: Sequence[Cancel] = (),
+    ) -> None:
+        int(timestamp)
+        super().step(timestamp, bars, signals, cancels)
+
+
+def test_soak_reaches_a_ninth_order_which_the_gate_never_draws(tmp_path: Path) -> None:
+    """A defect from the ninth order on is found (the gate draws at most 8 signals) and
+    shrinks to nine signals or a few more."""
+    result = run_soak(
+        _EightOrderEngine, engine_name="eight-orders", out_dir=tmp_path, scenarios=int(BUDGET)
+    )
+    assert result.finding is not None
+    assert result.finding.failure.invariant == "reserved_matches_orders"
+    shrink = result.finding.shrink
+    assert shrink is not None
+    assert 9 <= shrink.after.signals <= 12
+    assert shrink.before.signals > 8
+
+
+def test_soak_reaches_calendar_timestamps_which_the_gate_never_draws(tmp_path: Path) -> None:
+    """An engine that cannot take ISO-8601 timestamps crashes in a soak; the crash shrinks
+    to one step."""
+    result = run_soak(
+        _IntegerClockEngine, engine_name="integer-clock", out_dir=tmp_path, scenarios=int(BUDGET)
+    )
+    assert result.finding is not None
+    assert str(result.finding.failure) == "crash (ValueError)"
+    shrink = result.finding.shrink
+    assert shrink is not None
+    assert shrink.after.steps == 1
+    assert isinstance(shrink.shrunk.steps()[0].timestamp, str)
