@@ -559,19 +559,41 @@ def _signal_edit(change: Callable[[Signal], Signal]) -> Edit:
     return lambda s: dataclasses.replace(s, signals=tuple(change(sig) for sig in s.signals))
 
 
-def _one_symbol(scenario: Scenario) -> Scenario | None:
-    """Every signal on the first signal's symbol (the others' bars can then go)."""
-    if not scenario.signals:
+def _one_symbol(scenario: Scenario, which: int) -> Scenario | None:
+    """Every signal on the scenario's ``which``-th symbol (the others' bars can then go)."""
+    symbols = scenario.symbols
+    if not scenario.signals or which >= len(symbols):
         return None
-    symbol = scenario.signals[0].symbol
+    symbol = symbols[which]
     return dataclasses.replace(
         scenario,
         signals=tuple(dataclasses.replace(sig, symbol=symbol) for sig in scenario.signals),
     )
 
 
+def _one_step(scenario: Scenario, which: int) -> Scenario | None:
+    """Every signal at the ``which``-th signal's timestamp; cancels follow their orders."""
+    if which >= len(scenario.signals):
+        return None
+    timestamp = scenario.signals[which].timestamp
+    signals = tuple(dataclasses.replace(sig, timestamp=timestamp) for sig in scenario.signals)
+    return _renumbered(scenario, signals)
+
+
+def _renumbered(scenario: Scenario, signals: tuple[Signal, ...]) -> Scenario:
+    """``scenario`` with ``signals`` (the same signals, moved in time) and each cancel
+    naming its order's id under the new handling order."""
+    renumber = dict(zip(order_ids(scenario.signals), order_ids(signals), strict=True))
+    cancels = tuple(Cancel(c.timestamp, renumber[c.order_id]) for c in scenario.cancels)
+    return dataclasses.replace(scenario, signals=signals, cancels=cancels)
+
+
+#: How many symbols and signal timestamps the gathering edits try as the target.
+_GATHER_TRIES = 4
+
 SIGNAL_EDITS: tuple[Edit, ...] = (
-    _one_symbol,
+    *(partial(_one_symbol, which=which) for which in range(_GATHER_TRIES)),
+    *(partial(_one_step, which=which) for which in range(_GATHER_TRIES)),
     _signal_edit(lambda sig: dataclasses.replace(sig, strength=None)),
     _signal_edit(lambda sig: dataclasses.replace(sig, time_in_force=TimeInForce.DAY)),
 )

@@ -255,3 +255,20 @@ def test_an_unknown_invariant_is_refused() -> None:
     scenario = Scenario(config=EngineConfig(initial_cash=1), bars=(_bar(0),))
     with pytest.raises(ValueError, match="not one of"):
         shrink_scenario(scenario, resolve_engine("reference"), Failure("no_such_check"))
+
+
+def test_gathering_signals_in_one_step_renumbers_the_cancels() -> None:
+    """Moving every signal to one timestamp changes the handling order; cancels follow."""
+    from cashfuzz.search.shrink import _one_step
+
+    scenario = Scenario(
+        config=EngineConfig(initial_cash=1_000_000),
+        bars=(_bar(0), _bar(1)),
+        signals=(_signal(1), _signal(0), _signal(1, Side.SELL)),
+        cancels=(Cancel(1, 1), Cancel(1, 3)),  # orders of signals 1 and 2
+    )
+    gathered = _one_step(scenario, 0)
+    assert gathered is not None
+    assert {signal.timestamp for signal in gathered.signals} == {1}
+    # handled in file order now: signal 1 is order 2, signal 2 is order 3
+    assert [cancel.order_id for cancel in gathered.cancels] == [2, 3]
