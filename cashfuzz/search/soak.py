@@ -275,23 +275,21 @@ def _record_finding(
     # a ValueError: the failure did not recur on a second check; keep the original only
     with contextlib.suppress(ValueError):
         shrunk = shrink_scenario(original, factory, failure, limits)
+    unshrunk = SoakFinding(
+        index=index,
+        failure=failure,
+        message=message,
+        original=original,
+        original_path=original_path,
+        shrink=None,
+        shrunk_path=None,
+        recorded=None,
+        replay_command=replay_command(engine_name, original_path),
+        seconds_to_failure=seconds,
+        scenarios_to_failure=checked,
+    )
     if shrunk is None:
-        return (
-            SoakFinding(
-                index=index,
-                failure=failure,
-                message=message,
-                original=original,
-                original_path=original_path,
-                shrink=None,
-                shrunk_path=None,
-                recorded=None,
-                replay_command=replay_command(engine_name, original_path),
-                seconds_to_failure=seconds,
-                scenarios_to_failure=checked,
-            ),
-            False,
-        )
+        return unshrunk, False
     reduced = dataclasses.replace(
         shrunk.shrunk, description=f"Shrunk from {origin} ({shrunk.before}): {failure}"
     )
@@ -300,22 +298,14 @@ def _record_finding(
     )
     replay_factory = resolve_engine(None) if engine_name in MODE_ENGINES else factory
     recorded = check_recorded(load_scenario(shrunk_path), replay_factory, determinism=True)
-    return (
-        SoakFinding(
-            index=index,
-            failure=failure,
-            message=message,
-            original=original,
-            original_path=original_path,
-            shrink=shrunk,
-            shrunk_path=shrunk_path,
-            recorded=recorded,
-            replay_command=replay_command(engine_name, shrunk_path),
-            seconds_to_failure=seconds,
-            scenarios_to_failure=checked,
-        ),
-        shrunk.stopped_by == "interrupted",
+    finding = dataclasses.replace(
+        unshrunk,
+        shrink=shrunk,
+        shrunk_path=shrunk_path,
+        recorded=recorded,
+        replay_command=replay_command(engine_name, shrunk_path),
     )
+    return finding, shrunk.stopped_by == "interrupted"
 
 
 __all__ = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -203,18 +202,12 @@ def test_numbers_get_simpler() -> None:
 
 
 class _CrashOnSell(Engine):
-    """Raises as soon as it sees a SELL signal."""
+    """Raises as soon as it handles a SELL signal."""
 
-    def step(
-        self,
-        timestamp: Timestamp,
-        bars: Sequence[Bar] = (),
-        signals: Sequence[Signal] = (),
-        cancels: Sequence[Cancel] = (),
-    ) -> None:
-        if any(signal.side is Side.SELL for signal in signals):
+    def _handle_signal(self, timestamp: Timestamp, signal: Signal) -> None:
+        if signal.side is Side.SELL:
             raise ZeroDivisionError("sell")
-        super().step(timestamp, bars, signals, cancels)
+        super()._handle_signal(timestamp, signal)
 
 
 def _crash_on_sell(config: EngineConfig, observer: Observer | None = None) -> Engine:
