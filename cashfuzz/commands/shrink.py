@@ -12,6 +12,7 @@ is never reported as a pass, and one that passes has nothing to shrink.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -19,14 +20,16 @@ from typing import Any
 
 from rich.text import Text
 
+from cashfuzz import provenance
 from cashfuzz.commands.gate import _positive_float, _positive_int
-from cashfuzz.engines import MODE_ENGINES, pin_engine_mode, resolve_engine
+from cashfuzz.engines import pin_engine_mode
 from cashfuzz.errors import EXIT_VIOLATION, UsageError
 from cashfuzz.invariants import ALL_INVARIANTS, check_scenario
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.results import RecordedCheck, check_recorded, result_to_json
-from cashfuzz.reference_engine import load_scenario, write_scenario
-from cashfuzz.search.gate import replay_command
+from cashfuzz.provenance import TRUST_FLAG, choose_engine
+from cashfuzz.reference_engine import load_scenario
+from cashfuzz.search.findings import save_counterexample
 from cashfuzz.search.shrink import (
     CRASH,
     Failure,
@@ -55,7 +58,14 @@ def register(subparsers: Any) -> None:
         "--engine",
         metavar="ENGINE",
         help="reference | naive | backtrader | zoo:NAME | package.module:factory "
-        "(default: the reference engine in the scenario's own mode)",
+        "(default: the engine the file records, else the reference engine in the "
+        "scenario's own mode)",
+    )
+    parser.add_argument(
+        TRUST_FLAG,
+        action="store_true",
+        help="load the engine the file records even when it is your own code "
+        "(module:factory); without it such a file asks for --engine",
     )
     parser.add_argument(
         "--invariant",
@@ -93,13 +103,24 @@ def default_output(path: Path) -> Path:
     return path.with_name(f"{path.stem}-shrunk.json")
 
 
+def check_output_path(path: Path) -> Path:
+    """``path`` when a file can be written there. Raises UsageError."""
+    if path.is_dir():
+        raise UsageError(f"--out={str(path)!r} is a folder; name the file to write")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise UsageError(f"--out={str(path)!r}: {str(path.parent)!r} is not a folder")
+    return path
+
+
 def shrink(args: argparse.Namespace) -> int:
     """Shrink the file; exit 1 with the shrunk file written, 2 when there is nothing to shrink."""
     scenario = load_scenario(args.scenario)
-    if args.engine is not None:
-        scenario = pin_engine_mode(scenario, args.engine)
-    factory = resolve_engine(args.engine)
-    engine = args.engine or "reference"
+    out = check_output_path(args.out or default_output(args.scenario))
+    choice = choose_engine(scenario, args.engine, trust_recorded=args.trust_recorded_engine)
+    if choice.spec is not None:
+        scenario = pin_engine_mode(scenario, choice.spec)
+    factory = choice.factory
+    engine = choice.label
     checked = check_scenario(scenario, factory, fail_fast=False, determinism=True)
     failures = failures_of(checked)
     if not failures:
@@ -120,11 +141,22 @@ def shrink(args: argparse.Namespace) -> int:
     result = shrink_scenario(
         scenario, factory, wanted, ShrinkLimits(seconds=args.seconds, checks=args.max_checks)
     )
-    out = args.out or default_output(args.scenario)
-    written = write_scenario(result.shrunk, out)
-    replay_factory = resolve_engine(None) if args.engine in (None, *MODE_ENGINES) else factory
-    recorded = check_recorded(load_scenario(written), replay_factory, determinism=True)
-    command = replay_command(args.engine or "reference", written)
+    shrunk = result.shrunk
+    if choice.spec is not None:
+        record = provenance.record(
+            found_by="shrink",
+            engine=choice.spec,
+            invariants=[f.invariant for f in failures_of(check_scenario(shrunk, factory))],
+            path=out,
+        )
+        shrunk = dataclasses.replace(shrunk, provenance=record)
+    else:
+        shrunk = dataclasses.replace(shrunk, provenance=None)
+    saved = save_counterexample(shrunk, out)
+    replayed = load_scenario(out) if saved else shrunk
+    recorded = check_recorded(replayed, choose_engine(replayed, choice.spec).factory)
+    command = provenance.replay_command(choice.spec or "reference", out)
+    written = out
     if args.json:
         payload = _payload(result.failure, result, written, recorded, command, engine)
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")

@@ -25,7 +25,7 @@ from fractions import Fraction
 from functools import partial
 from typing import Any
 
-from cashfuzz.invariants import ALL_INVARIANTS, CheckResult, check_scenario
+from cashfuzz.invariants import ALL_INVARIANTS, AdapterProtocolError, CheckResult, check_scenario
 from cashfuzz.reference_engine import (
     Bar,
     Cancel,
@@ -206,7 +206,8 @@ class _Reducer:
                 determinism=self.failure.invariant == "determinism",
                 only=self.only,
             )
-        except ScenarioError:
+        except (ScenarioError, AdapterProtocolError):
+            # a candidate the engine cannot express, or answers off-protocol: not this failure
             return None
         return result if self.failure in failures_of(result) else None
 

@@ -28,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cashfuzz.engines import MODE_ENGINES, file_safe, pin_engine_mode, resolve_engine
+from cashfuzz import provenance
+from cashfuzz.engines import MODE_ENGINES, pin_engine_mode, resolve_engine
 from cashfuzz.errors import UsageError
 from cashfuzz.invariants import (
     CheckResult,
@@ -37,15 +38,15 @@ from cashfuzz.invariants import (
     event_log_bytes,
     first_difference,
 )
+from cashfuzz.invariants.protocol import crash_report
 from cashfuzz.output.results import RecordedCheck, check_recorded
 from cashfuzz.reference_engine import (
     EngineFactory,
     Scenario,
     load_scenario,
     run_scenario,
-    write_scenario,
 )
-from cashfuzz.search.gate import replay_command
+from cashfuzz.search.findings import check_out_dir, save_counterexample
 from cashfuzz.search.shrink import (
     DEFAULT_LIMITS,
     Failure,
@@ -122,9 +123,9 @@ def check_soak_scenario(scenario: Scenario, factory: EngineFactory) -> CheckResu
     try:
         again = run_scenario(scenario, factory).events
     except Exception as error:  # noqa: BLE001 - the first run completed, so this is a finding
-        message = f"a second run of the same scenario and seed crashed: {type(error).__name__}"
-        found = Violation("determinism", -1, f"{message}: {error}")
-        return dataclasses.replace(result, violations=(found,))
+        summary = crash_report(error).summary
+        message = f"a second run of the same scenario and seed crashed: {summary}"
+        return dataclasses.replace(result, violations=(Violation("determinism", -1, message),))
     if again == result.events or event_log_bytes(again) == event_log_bytes(result.events):
         return result
     index = first_difference(result.events, again)
@@ -138,7 +139,7 @@ def check_soak_scenario(scenario: Scenario, factory: EngineFactory) -> CheckResu
 
 def soak_file_name(engine_name: str, seed: int, index: int, kind: str) -> str:
     """``soak-<engine>-<seed>-<index>-<kind>.json`` (``kind``: original or shrunk)."""
-    return f"soak-{file_safe(engine_name)}-{seed}-{index}-{kind}.json"
+    return f"soak-{provenance.engine_file_part(engine_name)}-{seed}-{index}-{kind}.json"
 
 
 def run_soak(
@@ -156,7 +157,8 @@ def run_soak(
     """Check generated scenarios on ``factory``'s engine until ``minutes`` have passed or
     ``scenarios`` have been checked (exactly one of the two), or one fails.
 
-    Raises UsageError for a missing, doubled or non-positive budget or a negative seed.
+    Raises UsageError for a missing, doubled or non-positive budget, a negative seed, or
+    an ``out_dir`` that cannot be written (checked before the first scenario).
     """
     if (minutes is None) == (scenarios is None):
         raise UsageError("give a soak budget: --minutes M or --scenarios N (one of them)")
@@ -166,6 +168,7 @@ def run_soak(
         raise UsageError(f"--scenarios={scenarios!r} must be at least 1")
     if seed < 0:
         raise UsageError(f"--seed={seed!r} must be 0 or more")
+    check_out_dir(out_dir)
     adapt: Callable[[Scenario], Scenario] | None = getattr(factory, "adapt_scenario", None)
     unsupported: Callable[[Scenario], str | None] | None = getattr(factory, "unsupported", None)
     started, cpu_started = time.monotonic(), time.process_time()
@@ -264,12 +267,15 @@ def _record_finding(
     failure = failures_of(result)[0]
     message = _describe(result)
     origin = f"cashfuzz soak --engine {engine_name} --seed {seed}, scenario {index}"
-    original = dataclasses.replace(
-        pin_engine_mode(scenario, engine_name),
-        description=f"Found by {origin}: {message}",
-    )
-    original_path = write_scenario(
-        original, Path(out_dir) / soak_file_name(engine_name, seed, index, "original")
+    original_path = Path(out_dir) / soak_file_name(engine_name, seed, index, "original")
+    original = _with_provenance(
+        dataclasses.replace(
+            pin_engine_mode(scenario, engine_name), description=f"Found by {origin}: {message}"
+        ),
+        result,
+        engine_name,
+        seed,
+        original_path,
     )
     shrunk: ShrinkResult | None = None
     # a ValueError: the failure did not recur on a second check; keep the original only
@@ -284,28 +290,48 @@ def _record_finding(
         shrink=None,
         shrunk_path=None,
         recorded=None,
-        replay_command=replay_command(engine_name, original_path),
+        replay_command=provenance.replay_command(engine_name, original_path),
         seconds_to_failure=seconds,
         scenarios_to_failure=checked,
     )
     if shrunk is None:
         return unshrunk, False
-    reduced = dataclasses.replace(
+    described = dataclasses.replace(
         shrunk.shrunk, description=f"Shrunk from {origin} ({shrunk.before}): {failure}"
     )
-    shrunk_path = write_scenario(
-        reduced, Path(out_dir) / soak_file_name(engine_name, seed, index, "shrunk")
-    )
+    path = Path(out_dir) / soak_file_name(engine_name, seed, index, "shrunk")
+    # replay exactly as the printed command will: by the file's mode, or on the named engine
     replay_factory = resolve_engine(None) if engine_name in MODE_ENGINES else factory
-    recorded = check_recorded(load_scenario(shrunk_path), replay_factory, determinism=True)
+    reduced = _with_provenance(
+        described, check_scenario(described, factory), engine_name, seed, path
+    )
+    replayed = load_scenario(path) if path.exists() else reduced
     finding = dataclasses.replace(
         unshrunk,
-        shrink=shrunk,
-        shrunk_path=shrunk_path,
-        recorded=recorded,
-        replay_command=replay_command(engine_name, shrunk_path),
+        shrink=dataclasses.replace(shrunk, shrunk=reduced),
+        shrunk_path=path,
+        recorded=check_recorded(replayed, replay_factory, determinism=True),
+        replay_command=provenance.replay_command(engine_name, path),
     )
     return finding, shrunk.stopped_by == "interrupted"
+
+
+def _with_provenance(
+    scenario: Scenario, result: CheckResult, engine_name: str, seed: int, path: Path
+) -> Scenario:
+    """``scenario`` with its provenance record, saved to ``path`` (or printed in full on
+    stderr when it cannot be written: the finding is never lost)."""
+    record = provenance.record(
+        found_by="soak",
+        engine=engine_name,
+        invariants=[str(f.invariant) for f in failures_of(result)],
+        seed=seed,
+        path=path,
+        traceback=result.traceback,
+    )
+    complete = dataclasses.replace(scenario, provenance=record)
+    save_counterexample(complete, path)
+    return complete
 
 
 __all__ = [
