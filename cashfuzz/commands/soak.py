@@ -19,14 +19,13 @@ from rich.text import Text
 
 from cashfuzz.commands.gate import DEFAULT_OUT, _non_negative_int, _positive_float, _positive_int
 from cashfuzz.engines import resolve_engine
-from cashfuzz.errors import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION
+from cashfuzz.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.results import result_to_json
 from cashfuzz.search.shrink import ShrinkLimits
 from cashfuzz.search.soak import SoakResult, run_soak
 from cashfuzz.search.soak_generator import MIXES
 
-EXIT_INTERRUPTED = 130
 DEFAULT_MINUTES = 1.0
 
 
