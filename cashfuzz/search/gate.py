@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,6 +227,7 @@ def run_gate(
     strategy: SearchStrategy[Scenario] | None = None,
     found_by: str = "gate",
     every_invariant: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> GateResult:
     """Search ``strategy`` (default ``scenarios()``) for scenarios on which ``factory``'s
     engine breaks an invariant or crashes; write one shrunk file per broken invariant
@@ -235,6 +237,7 @@ def run_gate(
     ``shrink_examples`` bounds the checks after the first failure, ``shrink_seconds``
     (default: none) their time. ``every_invariant=False``
     stops at the first broken invariant instead of searching on for the others.
+    ``on_progress(examples_run, failing_examples)`` is called after every check.
     Raises UsageError for a
     non-positive budget, fewer than one example, or an ``out_dir`` that cannot be
     written (checked before the search).
@@ -276,6 +279,9 @@ def run_gate(
             result = check_scenario(scenario, factory, fail_fast=True, determinism=True)
         except (AdapterProtocolError, MonitorFault) as error:
             raise _Unusable(error) from error
+        if on_progress is not None:
+            new = not result.ok and scenario_digest(scenario) not in tracker.failing
+            on_progress(tracker.examples_run, len(tracker.failing) + new)
         if result.ok:
             return
         problem = _first_problem(result)
