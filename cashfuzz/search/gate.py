@@ -37,7 +37,7 @@ from cashfuzz import provenance
 from cashfuzz.adapters import scenarios_for
 from cashfuzz.engines import MODE_ENGINES, pin_engine_mode, resolve_engine
 from cashfuzz.errors import UsageError
-from cashfuzz.invariants import AdapterProtocolError, CheckResult, MonitorFault, check_scenario
+from cashfuzz.invariants import CheckResult, check_scenario
 from cashfuzz.output.results import RecordedCheck, check_recorded
 from cashfuzz.reference_engine import (
     EngineFactory,
@@ -46,6 +46,7 @@ from cashfuzz.reference_engine import (
     scenario_digest,
 )
 from cashfuzz.search.findings import check_out_dir, save_counterexample
+from cashfuzz.search.unusable import Unusable, checked
 from cashfuzz.strategies import scenarios
 
 CRASH = "crash"
@@ -127,15 +128,6 @@ class GateResult:
 
 class _BudgetSpent(BaseException):
     """Stops Hypothesis at once: a BaseException is not a test failure to shrink."""
-
-
-class _Unusable(BaseException):
-    """Stops Hypothesis at once when the engine breaks the protocol or the monitor
-    fails: neither is a finding to shrink. Carries the error to raise after."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class _GateFailure(AssertionError):
@@ -275,10 +267,7 @@ def run_gate(
                 raise _BudgetSpent
         if not final:
             tracker.examples_run += 1
-        try:
-            result = check_scenario(scenario, factory, fail_fast=True, determinism=True)
-        except (AdapterProtocolError, MonitorFault) as error:
-            raise _Unusable(error) from error
+        result = checked(scenario, factory, fail_fast=True, determinism=True)
         if on_progress is not None:
             new = not result.ok and scenario_digest(scenario) not in tracker.failing
             on_progress(tracker.examples_run, len(tracker.failing) + new)
@@ -315,7 +304,7 @@ def run_gate(
         test()
     except _BudgetSpent:
         pass
-    except _Unusable as stop:
+    except Unusable as stop:
         raise stop.error from None
     except Exception:
         # our _GateFailure(s), or Hypothesis's Flaky* when the engine is not deterministic
