@@ -39,7 +39,7 @@ from hypothesis.internal.reflection import function_digest
 
 from cashfuzz import provenance
 from cashfuzz.engines import pin_engine_mode, resolve_engine
-from cashfuzz.errors import UsageError
+from cashfuzz.errors import Unusable, UsageError
 from cashfuzz.invariants import AdapterProtocolError
 from cashfuzz.reference_engine import EngineFactory, Scenario, scenario_digest
 from cashfuzz.search.findings import (
@@ -49,7 +49,7 @@ from cashfuzz.search.findings import (
     check_out_dir,
     save_counterexample,
 )
-from cashfuzz.search.unusable import Unusable, checked
+from cashfuzz.search.unusable import checked
 
 #: Examples a worker runs between looks at the stop flag and the corpus.
 CHUNK_EXAMPLES = 25

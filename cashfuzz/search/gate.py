@@ -36,7 +36,7 @@ from hypothesis.strategies import SearchStrategy
 from cashfuzz import provenance
 from cashfuzz.adapters import scenarios_for
 from cashfuzz.engines import MODE_ENGINES, pin_engine_mode, resolve_engine
-from cashfuzz.errors import UsageError
+from cashfuzz.errors import Unusable, UsageError
 from cashfuzz.invariants import CheckResult, check_scenario
 from cashfuzz.output.results import RecordedCheck, check_recorded
 from cashfuzz.reference_engine import (
@@ -46,7 +46,7 @@ from cashfuzz.reference_engine import (
     scenario_digest,
 )
 from cashfuzz.search.findings import check_out_dir, save_counterexample
-from cashfuzz.search.unusable import Unusable, checked
+from cashfuzz.search.unusable import checked
 from cashfuzz.strategies import scenarios
 
 CRASH = "crash"

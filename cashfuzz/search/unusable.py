@@ -3,22 +3,15 @@
 An engine that breaks the engine protocol (AdapterProtocolError, a usage error)
 or a monitor that fails (MonitorFault, cashfuzz's own fault) is not a finding:
 Hypothesis must not shrink it as one. ``checked`` runs a check and turns those
-two errors into ``Unusable``, a BaseException Hypothesis lets through at once;
-the search then re-raises ``error`` for the command line to report.
+two errors into ``cashfuzz.errors.Unusable``, a BaseException Hypothesis lets
+through at once; the search then re-raises its ``error`` for the command line.
 """
 
 from __future__ import annotations
 
+from cashfuzz.errors import Unusable
 from cashfuzz.invariants import AdapterProtocolError, CheckResult, MonitorFault, check_scenario
 from cashfuzz.reference_engine import EngineFactory, Scenario
-
-
-class Unusable(BaseException):
-    """Carries the AdapterProtocolError or MonitorFault that stopped a search."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 def checked(
@@ -32,4 +25,4 @@ def checked(
         raise Unusable(error) from error
 
 
-__all__ = ["Unusable", "checked"]
+__all__ = ["checked"]

@@ -136,3 +136,27 @@ def test_a_protocol_breach_in_the_gate_is_a_usage_error(
     err = capsys.readouterr().err
     assert "is a dict, not a LedgerSnapshot" in err
     assert "internal error" not in err
+
+
+@pytest.mark.parametrize(
+    ("hook", "says"),
+    [
+        ("def adapt(s):\n    raise ValueError('cannot adapt')\n",
+         "adapt_scenario raised ValueError: cannot adapt (raised at "),
+        ("def adapt(s):\n    return None\n", "adapt_scenario returned a NoneType, not a Scenario"),
+    ],
+)  # fmt: skip
+def test_a_broken_adapt_scenario_hook_is_a_usage_error(
+    tmp_path: Path, hook: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A factory's adapt_scenario that raises or returns no Scenario exits 2, not 3."""
+    (tmp_path / "adapting.py").write_text(
+        "from cashfuzz.reference_engine import Engine\n"
+        "def factory(config, observer=None):\n"
+        "    return Engine(config, observer)\n" + hook + "factory.adapt_scenario = adapt\n",
+        encoding="utf-8",
+    )
+    assert main(["gate", "--engine", "./adapting.py:factory", "--max-examples", "20"]) == 2
+    err = capsys.readouterr().err
+    assert says in err
+    assert "internal error" not in err
