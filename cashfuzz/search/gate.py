@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +37,8 @@ from hypothesis.strategies import SearchStrategy
 from cashfuzz import provenance
 from cashfuzz.adapters import scenarios_for
 from cashfuzz.engines import MODE_ENGINES, pin_engine_mode, resolve_engine
-from cashfuzz.errors import UsageError
-from cashfuzz.invariants import AdapterProtocolError, CheckResult, MonitorFault, check_scenario
+from cashfuzz.errors import Unusable, UsageError
+from cashfuzz.invariants import CheckResult, check_scenario
 from cashfuzz.output.results import RecordedCheck, check_recorded
 from cashfuzz.reference_engine import (
     EngineFactory,
@@ -47,6 +47,7 @@ from cashfuzz.reference_engine import (
     scenario_digest,
 )
 from cashfuzz.search.findings import check_out_dir, save_counterexample
+from cashfuzz.search.unusable import checked
 from cashfuzz.strategies import scenarios
 
 CRASH = "crash"
@@ -128,15 +129,6 @@ class GateResult:
 
 class _BudgetSpent(BaseException):
     """Stops Hypothesis at once: a BaseException is not a test failure to shrink."""
-
-
-class _Unusable(BaseException):
-    """Stops Hypothesis at once when the engine breaks the protocol or the monitor
-    fails: neither is a finding to shrink. Carries the error to raise after."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class _GateFailure(AssertionError):
@@ -258,6 +250,7 @@ def run_gate(
     strategy: SearchStrategy[Scenario] | None = None,
     found_by: str = "gate",
     every_invariant: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> GateResult:
     """Search ``strategy`` (default ``scenarios()``) for scenarios on which ``factory``'s
     engine breaks an invariant or crashes; write one shrunk file per broken invariant
@@ -267,6 +260,7 @@ def run_gate(
     ``shrink_examples`` bounds the checks after the first failure, ``shrink_seconds``
     (default: none) their time. ``every_invariant=False``
     stops at the first broken invariant instead of searching on for the others.
+    ``on_progress(examples_run, failing_examples)`` is called after every check.
     Raises UsageError for a
     non-positive budget, fewer than one example, or an ``out_dir`` that cannot be
     written (checked before the search).
@@ -304,10 +298,10 @@ def run_gate(
                 raise _BudgetSpent
         if not final:
             tracker.examples_run += 1
-        try:
-            result = check_scenario(scenario, factory, fail_fast=True, determinism=True)
-        except (AdapterProtocolError, MonitorFault) as error:
-            raise _Unusable(error) from error
+        result = checked(scenario, factory, fail_fast=True, determinism=True)
+        if on_progress is not None:
+            new = not result.ok and scenario_digest(scenario) not in tracker.failing
+            on_progress(tracker.examples_run, len(tracker.failing) + new)
         if result.ok:
             return
         problem = _first_problem(result)
@@ -342,7 +336,7 @@ def run_gate(
             test()
     except _BudgetSpent:
         pass
-    except _Unusable as stop:
+    except Unusable as stop:
         raise stop.error from None
     except Exception:
         # our _GateFailure(s), or Hypothesis's Flaky* when the engine is not deterministic
