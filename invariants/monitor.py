@@ -21,6 +21,12 @@ from cashfuzz.reference_engine import (
 )
 
 from .checks import STATE_CHECKS, TRANSITION_CHECKS, LogTotals
+from .lifecycle import (
+    LIFECYCLE_CHECKS,
+    LifecycleMonitor,
+    cancels_answered,
+    lifecycle_not_applicable,
+)
 
 #: Checks that look at a whole run rather than one event.
 RUN_CHECKS = ("signals_accounted", "determinism")
@@ -31,7 +37,23 @@ RESERVATION_CHECKS = ("fill_within_reservation",)
 #: equity from cash and marks (``reports_equity = False``) skips them, as they would
 #: compare that derivation with itself.
 EQUITY_CHECKS = ("equity_identity",)
-ALL_INVARIANTS: tuple[str, ...] = (*STATE_CHECKS, *TRANSITION_CHECKS, *RUN_CHECKS)
+ALL_INVARIANTS: tuple[str, ...] = (
+    *STATE_CHECKS,
+    *TRANSITION_CHECKS,
+    *LIFECYCLE_CHECKS,
+    *RUN_CHECKS,
+)
+
+
+def not_applicable(engine: object) -> tuple[str, ...]:
+    """The invariants ``engine`` declares do not apply to it (``reserves_cash = False``,
+    ``reports_equity = False``, or a lifecycle declaration), in ``ALL_INVARIANTS`` order."""
+    skipped = set(lifecycle_not_applicable(engine))
+    if not getattr(engine, "reserves_cash", True):
+        skipped.update(RESERVATION_CHECKS)
+    if not getattr(engine, "reports_equity", True):
+        skipped.update(EQUITY_CHECKS)
+    return tuple(name for name in ALL_INVARIANTS if name in skipped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +101,7 @@ class Monitor:
             )
         self._state = [(n, c) for n, c in STATE_CHECKS.items() if n in selected]
         self._transition = [(n, c) for n, c in TRANSITION_CHECKS.items() if n in selected]
+        self._lifecycle = LifecycleMonitor(selected)
         self.fail_fast = fail_fast
         self.violations: list[Violation] = []
         self.events_seen = 0
@@ -92,6 +115,7 @@ class Monitor:
         dropped = set(names)
         self._state = [(n, c) for n, c in self._state if n not in dropped]
         self._transition = [(n, c) for n, c in self._transition if n not in dropped]
+        self._lifecycle.exclude(dropped)
 
     def __call__(self, event: Event, after: LedgerSnapshot) -> None:
         index = self.events_seen
@@ -101,6 +125,10 @@ class Monitor:
         self._totals.add(event)
         for name, state_check in self._state:
             self._report(name, index, state_check(after))
+        # before the transition checks: when an order or cancel is mishandled these name
+        # the lifecycle rule it broke, not the bookkeeping that follows from it
+        for name, message in self._lifecycle.observe(before, event, after):
+            self._report(name, index, message)
         for name, transition_check in self._transition:
             self._report(name, index, transition_check(before, event, after, self._totals))
         self._before = after
@@ -184,6 +212,8 @@ class CheckResult:
     final: LedgerSnapshot | None
     violations: tuple[Violation, ...]
     crash: str | None = None
+    #: invariants the engine declares do not apply to it (skipped, shown as such)
+    not_applicable: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -219,10 +249,8 @@ def check_scenario(
             violations=(),
             crash=f"the engine factory raised {type(error).__name__}: {error}",
         )
-    if not getattr(engine, "reserves_cash", True):
-        monitor.exclude(RESERVATION_CHECKS)
-    if not getattr(engine, "reports_equity", True):
-        monitor.exclude(EQUITY_CHECKS)
+    skipped = not_applicable(engine)
+    monitor.exclude(skipped)
     crash: str | None = None
     try:
         for step in scenario.steps():
@@ -244,6 +272,10 @@ def check_scenario(
         found = signals_accounted(scenario, events)
         if found is not None:
             violations.append(found)
+    if complete and "stray_cancels_logged" in selected and "stray_cancels_logged" not in skipped:
+        unanswered = cancels_answered(scenario, events)
+        if unanswered is not None:
+            violations.append(Violation("stray_cancels_logged", *unanswered))
     if complete and determinism and "determinism" in selected:
         again, rerun_crash = _rerun(scenario, factory)
         if rerun_crash is not None:
@@ -269,6 +301,7 @@ def check_scenario(
         final=engine.snapshot() if crash is None else None,
         violations=tuple(violations),
         crash=crash,
+        not_applicable=skipped,
     )
 
 

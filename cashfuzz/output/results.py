@@ -14,8 +14,6 @@ from typing import Any
 
 from cashfuzz.invariants import (
     ALL_INVARIANTS,
-    EQUITY_CHECKS,
-    RESERVATION_CHECKS,
     CheckResult,
     check_scenario,
 )
@@ -90,10 +88,7 @@ def check_recorded(
 
     result = check_scenario(scenario, recording_factory, fail_fast=False, determinism=determinism)
     skipped = set() if determinism else {"determinism"}
-    if engines and not getattr(engines[0], "reserves_cash", True):
-        skipped.update(RESERVATION_CHECKS)
-    if engines and not getattr(engines[0], "reports_equity", True):
-        skipped.update(EQUITY_CHECKS)
+    skipped.update(result.not_applicable)
     checked = tuple(name for name in ALL_INVARIANTS if name not in skipped)
     return RecordedCheck(result, tuple(rows), checked)
 
@@ -226,6 +221,7 @@ def result_to_json(result: CheckResult, *, engine: str | None = None) -> dict[st
         "final": None if result.final is None else snapshot_to_json(result.final),
         "events": len(events),
         "crash": result.crash,
+        "not_applicable": list(result.not_applicable),
     }
 
 
