@@ -83,7 +83,8 @@ def test_cancel_takes_effect_fires_when_a_live_order_cancel_is_ignored() -> None
     log[at] = (before, ignored, before)
     found = _findings(log[: at + 1])
     assert [(i, n) for i, n, _ in found] == [(at, "cancel_takes_effect")]
-    assert f"order {event.order_id}" in found[0][2] and "ALREADY_TERMINAL" in found[0][2]
+    assert f"order {event.order_id}" in found[0][2]
+    assert "ALREADY_TERMINAL" in found[0][2]
 
 
 def test_cancel_takes_effect_fires_when_the_order_stays_live_after_its_cancel() -> None:
@@ -108,7 +109,8 @@ def test_phase_order_fires_when_a_signal_comes_after_the_steps_cancels() -> None
     moved = [log[at], *log[:at], *log[at + 1 :]]
     first_signal = next(i for i, (_, e, _) in enumerate(moved) if isinstance(e, OrderAccepted))
     found = [f for f in _findings(moved) if f[1] == "phase_order"]
-    assert found and found[0][0] <= first_signal
+    assert found
+    assert found[0][0] <= first_signal
     assert "cancels" in found[0][2]
 
 
@@ -118,8 +120,10 @@ def test_phase_order_fires_when_marks_follow_close_fills() -> None:
     market = log[0]
     assert type(market[1]).__name__ == "MarketUpdated"
     found = [f for f in _findings([*log[1:], market]) if f[1] == "phase_order"]
-    assert found and found[0][0] == len(log) - 1
-    assert "belongs to marks" in found[0][2] and "fills at the close" in found[0][2]
+    assert found
+    assert found[0][0] == len(log) - 1
+    assert "belongs to marks" in found[0][2]
+    assert "fills at the close" in found[0][2]
 
 
 def test_order_ids_unique_fires_on_a_second_acceptance_of_an_id() -> None:
@@ -142,7 +146,8 @@ def test_stray_cancels_logged_fires_when_an_ignored_cancel_changes_the_books() -
     log[at] = (before, event, replace(after, cash=after.cash - 1))
     found = _findings(log[: at + 1])
     assert [(i, n) for i, n, _ in found] == [(at, "stray_cancels_logged")]
-    assert "cash" in found[0][2] and "changes nothing" in found[0][2]
+    assert "cash" in found[0][2]
+    assert "changes nothing" in found[0][2]
 
 
 def test_stray_cancels_logged_fires_when_a_terminal_order_is_cancelled() -> None:
@@ -150,7 +155,8 @@ def test_stray_cancels_logged_fires_when_a_terminal_order_is_cancelled() -> None
     log = _log(RICH)
     at = _first(RICH, CancelIgnored)
     before, event, after = log[at]
-    assert isinstance(event, CancelIgnored) and event.state is not None
+    assert isinstance(event, CancelIgnored)
+    assert event.state is not None
     log[at] = (
         before,
         OrderCancelled(event.timestamp, event.order_id, event.cancel_index, 0),
@@ -216,7 +222,8 @@ def test_declared_deviations_skip_the_check_and_show_as_not_applicable() -> None
     assert "cancel_takes_effect" not in {v.invariant for v in checked.violations}
     assert not_applicable(LazyCancels) == ("cancel_takes_effect",)
     undeclared = check_scenario(rich_scenario(), reference_engine_factory)
-    assert undeclared.ok and undeclared.not_applicable == ()
+    assert undeclared.ok
+    assert undeclared.not_applicable == ()
 
 
 def test_orders_state_after_reference_cancel_is_cancelled() -> None:
@@ -225,4 +232,5 @@ def test_orders_state_after_reference_cancel_is_cancelled() -> None:
     event = RICH[at].event
     assert isinstance(event, OrderCancelled)
     order = RICH[at].after.order(event.order_id)
-    assert order is not None and order.state is OrderState.CANCELLED
+    assert order is not None
+    assert order.state is OrderState.CANCELLED

@@ -182,7 +182,8 @@ def test_unknown_cancel_crashes_on_a_cancel_of_an_id_never_issued() -> None:
     """A cancel of an id no signal issues crashes that engine; the reference engine logs it."""
     stray = scenario([buy(1, 1)], cancels=[cancel(1, 5)])
     result = check_scenario(stray, ZOO["unknown_cancel_crashes"].factory)
-    assert result.crash is not None and "KeyError" in result.crash
+    assert result.crash is not None
+    assert "KeyError" in result.crash
     assert check_scenario(stray, reference_engine_factory).ok
 
 
