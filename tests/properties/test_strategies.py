@@ -62,13 +62,15 @@ def test_scenarios_round_trip_and_run(scenario: Scenario) -> None:
 
 @given(scenarios())
 def test_cancels_name_real_orders_no_earlier_than_their_signal(scenario: Scenario) -> None:
-    """Each cancel names an order id 1..n whose signal is at or before the cancel."""
+    """A cancel names an order id 1..n whose signal is at or before it, or an id above n
+    that no signal issues (at most 8 above)."""
     timeline = [step.timestamp for step in scenario.steps()]
     ids = order_ids_by_signal(scenario.signals, timeline)
     signal_at = {order_id: scenario.signals[i].timestamp for i, order_id in enumerate(ids)}
     for cancel in scenario.cancels:
-        assert 1 <= cancel.order_id <= len(scenario.signals)
-        assert timeline.index(cancel.timestamp) >= timeline.index(signal_at[cancel.order_id])
+        assert 1 <= cancel.order_id <= len(scenario.signals) + 8
+        if cancel.order_id in signal_at:
+            assert timeline.index(cancel.timestamp) >= timeline.index(signal_at[cancel.order_id])
 
 
 @given(bars(symbol="MSFT", timestamp=3, min_price=100, max_price=1_000))
@@ -107,6 +109,7 @@ def test_config_parts_are_in_range(costs: Any, sizer: Any, cap: Any, cents: int)
     """Costs, sizers, caps and cash are within their documented ranges."""
     assert 0 <= costs.commission_rate <= Fraction(1, 100)
     assert 0 <= costs.max_slippage <= 10_000
+    assert 0 <= costs.commission_min <= 500
     assert sizer.kind in strategies.SIZER_KINDS
     assert cap is None or 0 < cap <= 1
     assert strategies.MIN_CASH <= cents <= strategies.MAX_CASH
