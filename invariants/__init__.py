@@ -51,12 +51,15 @@ from .monitor import (
     not_applicable,
     signals_accounted,
 )
+from .oracle import ORACLE_REFERENCE, ORACLES, oracle_difference, with_oracle
 
 __all__ = [
     "ALL_INVARIANTS",
     "DECLARATIONS",
     "EQUITY_CHECKS",
     "LIFECYCLE_CHECKS",
+    "ORACLES",
+    "ORACLE_REFERENCE",
     "PHASES",
     "RESERVATION_CHECKS",
     "RUN_CHECKS",
@@ -84,6 +87,7 @@ __all__ = [
     "new_orders_match_events",
     "no_oversell",
     "not_applicable",
+    "oracle_difference",
     "order_ids_unique",
     "phase_order",
     "position_conservation",
@@ -93,4 +97,5 @@ __all__ = [
     "signals_accounted",
     "stray_cancels_logged",
     "terminal_orders_hold_nothing",
+    "with_oracle",
 ]

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from cashfuzz.engines import resolve_engine
 from cashfuzz.errors import EXIT_OK, EXIT_VIOLATION
+from cashfuzz.invariants import ORACLES
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.results import result_to_json
 from cashfuzz.search.gate import GateResult, run_gate
@@ -95,6 +96,15 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help=f"where a counterexample is written (default: ./{DEFAULT_OUT})",
     )
+    parser.add_argument(
+        "--oracle",
+        choices=sorted(ORACLES),
+        help=(
+            "also require the event log to equal this engine's on every scenario "
+            "(for engines that claim the reference semantics); the first differing "
+            "event is the finding, oracle_reference"
+        ),
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.set_defaults(func=gate)
 
@@ -109,6 +119,7 @@ def gate(args: argparse.Namespace) -> int:
         max_examples=args.max_examples,
         out_dir=args.out,
         engine_name=args.engine,
+        oracle=args.oracle,
     )
     if args.json:
         sys.stdout.write(json.dumps(result_to_payload(result), indent=2) + "\n")

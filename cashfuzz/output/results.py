@@ -14,8 +14,10 @@ from typing import Any
 
 from cashfuzz.invariants import (
     ALL_INVARIANTS,
+    ORACLE_REFERENCE,
     CheckResult,
     check_scenario,
+    with_oracle,
 )
 from cashfuzz.reference_engine import (
     CancelIgnored,
@@ -60,10 +62,15 @@ class RecordedCheck:
 
 
 def check_recorded(
-    scenario: Scenario, factory: EngineFactory, *, determinism: bool = True
+    scenario: Scenario,
+    factory: EngineFactory,
+    *,
+    determinism: bool = True,
+    oracle: EngineFactory | None = None,
 ) -> RecordedCheck:
     """Check ``scenario`` on ``factory``'s engine, collecting every violation (not fail-fast).
 
+    With ``oracle``, the log must also equal that engine's (``oracle_reference``).
     The engine's observer is the invariant monitor with a recorder in front of
     it, so the rows are exactly what the monitor saw. An engine crash ends up in
     ``result.crash``; a factory that raises propagates.
@@ -87,9 +94,13 @@ def check_recorded(
         return engine
 
     result = check_scenario(scenario, recording_factory, fail_fast=False, determinism=determinism)
+    if oracle is not None:
+        result = with_oracle(result, oracle)
     skipped = set() if determinism else {"determinism"}
     skipped.update(result.not_applicable)
     checked = tuple(name for name in ALL_INVARIANTS if name not in skipped)
+    if oracle is not None:
+        checked += (ORACLE_REFERENCE,)
     return RecordedCheck(result, tuple(rows), checked)
 
 

@@ -34,7 +34,7 @@ from hypothesis.strategies import SearchStrategy
 from cashfuzz.adapters import scenarios_for
 from cashfuzz.engines import MODE_ENGINES, file_safe, pin_engine_mode, resolve_engine
 from cashfuzz.errors import UsageError
-from cashfuzz.invariants import CheckResult, check_scenario
+from cashfuzz.invariants import ORACLES, CheckResult, check_scenario, with_oracle
 from cashfuzz.output.results import RecordedCheck, check_recorded
 from cashfuzz.reference_engine import (
     EngineFactory,
@@ -128,11 +128,12 @@ def counterexample_name(engine_name: str, seed_value: int, scenario: Scenario) -
     )
 
 
-def replay_command(engine_name: str, path: Path) -> str:
+def replay_command(engine_name: str, path: Path, oracle: str | None = None) -> str:
     """The command that replays a counterexample file on the engine it broke."""
-    if engine_name in MODE_ENGINES:
-        return f"cashfuzz run {path}"
-    return f"cashfuzz run {path} --engine {engine_name}"
+    command = f"cashfuzz run {path}"
+    if engine_name not in MODE_ENGINES:
+        command += f" --engine {engine_name}"
+    return command if oracle is None else f"{command} --oracle {oracle}"
 
 
 def run_gate(
@@ -145,17 +146,23 @@ def run_gate(
     engine_name: str,
     shrink_seconds: float | None = None,
     strategy: SearchStrategy[Scenario] | None = None,
+    oracle: str | None = None,
 ) -> GateResult:
     """Search ``strategy`` (default ``scenarios()``) for a scenario on which ``factory``'s
     engine breaks an invariant or crashes; write the shrunk one to ``out_dir``.
 
-    ``shrink_seconds`` defaults to a quarter of the budget, at least 5 s.
+    ``shrink_seconds`` defaults to a quarter of the budget, at least 5 s. With
+    ``oracle`` (``--oracle reference``) a scenario also fails when the engine's event
+    log differs from that engine's (``oracle_reference``).
     Raises UsageError for a negative budget or fewer than one example.
     """
     if not budget_seconds > 0:
         raise UsageError(f"--budget-seconds={budget_seconds!r} must be a positive number")
     if max_examples < 1:
         raise UsageError(f"--max-examples={max_examples!r} must be at least 1")
+    if oracle is not None and oracle not in ORACLES:
+        raise UsageError(f"--oracle {oracle!r} is not one of: {', '.join(ORACLES)}")
+    oracle_factory = None if oracle is None else ORACLES[oracle]
     if shrink_seconds is None:
         shrink_seconds = max(5.0, budget_seconds / 4)
     started = time.monotonic()
@@ -175,6 +182,8 @@ def run_gate(
         if not final:
             tracker.examples_run += 1
         result = check_scenario(scenario, factory, fail_fast=True, determinism=True)
+        if result.ok and oracle_factory is not None:
+            result = with_oracle(result, oracle_factory)
         if result.ok:
             return
         if tracker.first_failure_at is None:
@@ -227,20 +236,27 @@ def run_gate(
     found = tracker.final or tracker.last_failure
     if found is None:
         return common
-    path, recorded = _write_and_recheck(found, factory, engine_name, seed, out_dir)
+    path, recorded = _write_and_recheck(found, factory, engine_name, seed, out_dir, oracle_factory)
     return dataclasses.replace(
         common,
         counterexample=recorded.result.scenario,
         counterexample_path=path,
         recorded=recorded,
-        replay_command=replay_command(engine_name, path),
+        replay_command=replay_command(engine_name, path, oracle),
     )
 
 
 def _write_and_recheck(
-    scenario: Scenario, factory: EngineFactory, engine_name: str, seed_value: int, out_dir: Path
+    scenario: Scenario,
+    factory: EngineFactory,
+    engine_name: str,
+    seed_value: int,
+    out_dir: Path,
+    oracle: EngineFactory | None,
 ) -> tuple[Path, RecordedCheck]:
     first = check_scenario(scenario, factory, fail_fast=True, determinism=True)
+    if first.ok and oracle is not None:
+        first = with_oracle(first, oracle)
     description = (
         f"Counterexample found by cashfuzz gate --engine {engine_name} --seed {seed_value}: "
         f"{first.violations[0] if first.violations else first.crash}"
@@ -251,7 +267,7 @@ def _write_and_recheck(
     replayed = load_scenario(path)
     # replay exactly as the printed command will: by the file's mode, or on the named engine
     replay_factory = resolve_engine(None) if engine_name in MODE_ENGINES else factory
-    return path, check_recorded(replayed, replay_factory, determinism=True)
+    return path, check_recorded(replayed, replay_factory, determinism=True, oracle=oracle)
 
 
 __all__ = [
