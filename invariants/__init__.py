@@ -52,6 +52,13 @@ from .monitor import (
     signals_accounted,
 )
 from .oracle import ORACLE_REFERENCE, ORACLES, oracle_difference, with_oracle
+from .protocol import (
+    AdapterProtocolError,
+    MonitorFault,
+    check_engine,
+    check_factory,
+    snapshot_problem,
+)
 
 __all__ = [
     "ALL_INVARIANTS",
@@ -65,18 +72,22 @@ __all__ = [
     "RUN_CHECKS",
     "STATE_CHECKS",
     "TRANSITION_CHECKS",
+    "AdapterProtocolError",
     "CheckResult",
     "InvariantViolation",
     "LifecycleLog",
     "LifecycleMonitor",
     "LogTotals",
     "Monitor",
+    "MonitorFault",
     "Violation",
     "accepted_orders_funded",
     "cancel_takes_effect",
     "cancels_answered",
     "cash_conservation",
     "cash_non_negative",
+    "check_engine",
+    "check_factory",
     "check_scenario",
     "equity_identity",
     "event_log_bytes",
@@ -95,6 +106,7 @@ __all__ = [
     "reserved_matches_orders",
     "reserved_within_cash",
     "signals_accounted",
+    "snapshot_problem",
     "stray_cancels_logged",
     "terminal_orders_hold_nothing",
     "with_oracle",
