@@ -22,6 +22,12 @@ from cashfuzz.reference_engine import (
 )
 
 from .checks import STATE_CHECKS, TRANSITION_CHECKS, LogTotals
+from .lifecycle import (
+    LIFECYCLE_CHECKS,
+    LifecycleMonitor,
+    cancels_answered,
+    lifecycle_not_applicable,
+)
 from .protocol import (
     AdapterProtocolError,
     CrashReport,
@@ -43,7 +49,23 @@ RESERVATION_CHECKS = ("fill_within_reservation",)
 #: equity from cash and marks (``reports_equity = False``) skips them, as they would
 #: compare that derivation with itself.
 EQUITY_CHECKS = ("equity_identity",)
-ALL_INVARIANTS: tuple[str, ...] = (*STATE_CHECKS, *TRANSITION_CHECKS, *RUN_CHECKS)
+ALL_INVARIANTS: tuple[str, ...] = (
+    *STATE_CHECKS,
+    *TRANSITION_CHECKS,
+    *LIFECYCLE_CHECKS,
+    *RUN_CHECKS,
+)
+
+
+def not_applicable(engine: object) -> tuple[str, ...]:
+    """The invariants ``engine`` declares do not apply to it (``reserves_cash = False``,
+    ``reports_equity = False``, or a lifecycle declaration), in ``ALL_INVARIANTS`` order."""
+    skipped = set(lifecycle_not_applicable(engine))
+    if not getattr(engine, "reserves_cash", True):
+        skipped.update(RESERVATION_CHECKS)
+    if not getattr(engine, "reports_equity", True):
+        skipped.update(EQUITY_CHECKS)
+    return tuple(name for name in ALL_INVARIANTS if name in skipped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +113,7 @@ class Monitor:
             )
         self._state = [(n, c) for n, c in STATE_CHECKS.items() if n in selected]
         self._transition = [(n, c) for n, c in TRANSITION_CHECKS.items() if n in selected]
+        self._lifecycle = LifecycleMonitor(selected)
         self.fail_fast = fail_fast
         self.violations: list[Violation] = []
         self.events_seen = 0
@@ -104,6 +127,7 @@ class Monitor:
         dropped = set(names)
         self._state = [(n, c) for n, c in self._state if n not in dropped]
         self._transition = [(n, c) for n, c in self._transition if n not in dropped]
+        self._lifecycle.exclude(dropped)
 
     def __call__(self, event: Event, after: LedgerSnapshot) -> None:
         index = self.events_seen
@@ -113,6 +137,10 @@ class Monitor:
         self._totals.add(event)
         for name, state_check in self._state:
             self._report(name, index, state_check(after))
+        # before the transition checks: when an order or cancel is mishandled these name
+        # the lifecycle rule it broke, not the bookkeeping that follows from it
+        for name, message in self._lifecycle.observe(before, event, after):
+            self._report(name, index, message)
         for name, transition_check in self._transition:
             self._report(name, index, transition_check(before, event, after, self._totals))
         self._before = after
@@ -199,6 +227,8 @@ class CheckResult:
     violations: tuple[Violation, ...]
     crash: str | None = None
     traceback: str | None = None
+    #: invariants the engine declares do not apply to it (skipped, shown as such)
+    not_applicable: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -235,10 +265,8 @@ def check_scenario(
         report = crash_report(error, prefix="the engine factory raised ")
         return CheckResult(scenario, (), None, (), report.summary, report.traceback)
     check_engine(engine)
-    if not getattr(engine, "reserves_cash", True):
-        monitor.exclude(RESERVATION_CHECKS)
-    if not getattr(engine, "reports_equity", True):
-        monitor.exclude(EQUITY_CHECKS)
+    skipped = not_applicable(engine)
+    monitor.exclude(skipped)
     crashed: CrashReport | None = None
     try:
         begin_run(engine, scenario)
@@ -260,6 +288,10 @@ def check_scenario(
         found = signals_accounted(scenario, events)
         if found is not None:
             violations.append(found)
+    if complete and "stray_cancels_logged" in selected and "stray_cancels_logged" not in skipped:
+        unanswered = cancels_answered(scenario, events)
+        if unanswered is not None:
+            violations.append(Violation("stray_cancels_logged", *unanswered))
     if complete and determinism and "determinism" in selected:
         again, rerun_crash = _rerun(scenario, factory)
         if rerun_crash is not None:
@@ -296,6 +328,7 @@ def check_scenario(
         violations=tuple(violations),
         crash=None if crashed is None else crashed.summary,
         traceback=None if crashed is None else crashed.traceback,
+        not_applicable=skipped,
     )
 
 

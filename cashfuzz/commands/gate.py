@@ -24,7 +24,7 @@ from rich.text import Text
 from cashfuzz.engines import resolve_engine
 from cashfuzz.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 from cashfuzz.examples import load_example
-from cashfuzz.invariants import ALL_INVARIANTS, EQUITY_CHECKS, RESERVATION_CHECKS
+from cashfuzz.invariants import ALL_INVARIANTS, EQUITY_CHECKS, ORACLES, RESERVATION_CHECKS
 from cashfuzz.output.junit import write_junit
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.results import result_to_json
@@ -134,6 +134,15 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="also write a JUnit XML report for CI (one testcase per invariant)",
     )
+    parser.add_argument(
+        "--oracle",
+        choices=sorted(ORACLES),
+        help=(
+            "also require the event log to equal this engine's on every scenario "
+            "(for engines that claim the reference semantics); the first differing "
+            "event is the finding, oracle_reference"
+        ),
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.set_defaults(func=gate)
 
@@ -177,6 +186,7 @@ def gate(args: argparse.Namespace) -> int:
             out_dir=args.out,
             engine_name=args.engine,
             on_progress=on_progress,
+            oracle=args.oracle,
         )
     if args.json:
         sys.stdout.write(json.dumps(result_to_payload(result), indent=2) + "\n")

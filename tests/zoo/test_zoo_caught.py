@@ -20,7 +20,7 @@ import pytest
 from zoo_table import Catch
 
 from cashfuzz.reference_engine import load_scenario
-from cashfuzz.search.gate import run_gate
+from cashfuzz.search.gate import CRASH, run_gate
 from cashfuzz.zoo import ZOO
 
 #: the budget is a wide ceiling, not a tuned figure (the gate stops at the first failure; the
@@ -64,12 +64,13 @@ def test_gate_catches_zoo_engine_by_fuzzing(
     assert result.recorded is not None
     assert load_scenario(result.counterexample_path) == result.counterexample
     replayed = result.recorded.result
+    found = [v.invariant for v in replayed.violations] or ([CRASH] if replayed.crash else [])
     if name != NONDETERMINISTIC:
-        assert replayed.violations, f"the counterexample of {name} does not replay"
-        assert replayed.violations[0].invariant in entry.caught_by
+        assert found, f"the counterexample of {name} does not replay"
+        assert found[0] in entry.caught_by
 
     counterexample = result.counterexample
-    caught = replayed.violations[0].invariant if replayed.violations else result.invariants_hit[0]
+    caught = found[0] if found else result.invariants_hit[0]
     catch = Catch(
         engine=name,
         invariant=caught,
