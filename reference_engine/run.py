@@ -24,6 +24,14 @@ def reference_factory(config: EngineConfig, observer: Observer | None = None) ->
     return Engine(config, observer)
 
 
+def begin_run(engine: EngineUnderTest, scenario: Scenario) -> None:
+    """Hand a whole-run engine the whole scenario before its first step (see
+    ``protocol``); a step-by-step engine has no ``begin`` and is left alone."""
+    begin = getattr(engine, "begin", None)
+    if begin is not None:
+        begin(scenario)
+
+
 def run_scenario(
     scenario: Scenario,
     factory: EngineFactory = reference_factory,
@@ -31,6 +39,7 @@ def run_scenario(
 ) -> RunResult:
     """Run every step of ``scenario`` on a new engine and return its log and final books."""
     engine = factory(scenario.config, observer)
+    begin_run(engine, scenario)
     for step in scenario.steps():
         engine.step(step.timestamp, step.bars, step.signals, step.cancels)
     return RunResult(scenario.config, tuple(engine.events), engine.snapshot())

@@ -263,7 +263,7 @@ def _scenario_from_mapping(raw: object, *, bar_where: BarWhere) -> Scenario:
     bars = _bars(raw.get("bars"), stamps, bar_where)
     symbols = {bar.symbol for bar in bars}
     signals = _signals(raw.get("signals", []), symbols, stamps)
-    cancels = _cancels(raw.get("cancels", []), len(signals), stamps)
+    cancels = _cancels(raw.get("cancels", []), stamps)
     _check_timestamps(bars, signals, cancels)
     return Scenario(config, bars, signals, cancels, description, provenance)
 
@@ -626,7 +626,7 @@ def _signals(raw: object, symbols: set[str], stamps: _Timestamps) -> tuple[Signa
     return tuple(signals)
 
 
-def _cancels(raw: object, signal_count: int, stamps: _Timestamps) -> tuple[Cancel, ...]:
+def _cancels(raw: object, stamps: _Timestamps) -> tuple[Cancel, ...]:
     items = _list(raw, "cancels", MAX_CANCELS, "")
     cancels = []
     for i, item in enumerate(items):
@@ -637,12 +637,8 @@ def _cancels(raw: object, signal_count: int, stamps: _Timestamps) -> tuple[Cance
         for key in sorted(CANCEL_KEYS, reverse=True):
             if key not in item:
                 raise ScenarioError(f"{where}.{key} is missing")
+        # an id no signal issues is valid input: the engine logs CancelIgnored for it
         order_id = _integer(item["order_id"], f"{where}.order_id", minimum=1)
-        if order_id > signal_count:
-            raise ScenarioError(
-                f"{where}.order_id={order_id} names no order: order ids are 1..{signal_count}, "
-                "one per signal"
-            )
         cancels.append(Cancel(stamps.read(item["timestamp"], f"{where}.timestamp"), order_id))
     return tuple(cancels)
 

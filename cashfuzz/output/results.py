@@ -14,10 +14,11 @@ from typing import Any
 
 from cashfuzz.invariants import (
     ALL_INVARIANTS,
-    EQUITY_CHECKS,
-    RESERVATION_CHECKS,
+    ORACLE_REFERENCE,
     CheckResult,
+    check_factory,
     check_scenario,
+    with_oracle,
 )
 from cashfuzz.reference_engine import (
     CancelIgnored,
@@ -62,16 +63,23 @@ class RecordedCheck:
 
 
 def check_recorded(
-    scenario: Scenario, factory: EngineFactory, *, determinism: bool = True
+    scenario: Scenario,
+    factory: EngineFactory,
+    *,
+    determinism: bool = True,
+    oracle: EngineFactory | None = None,
 ) -> RecordedCheck:
     """Check ``scenario`` on ``factory``'s engine, collecting every violation (not fail-fast).
 
+    With ``oracle``, the log must also equal that engine's (``oracle_reference``).
     The engine's observer is the invariant monitor with a recorder in front of
-    it, so the rows are exactly what the monitor saw. An engine crash ends up in
-    ``result.crash``; a factory that raises propagates.
+    it, so the rows are exactly what the monitor saw. An engine or factory crash ends
+    up in ``result.crash`` and ``result.traceback``; a protocol breach raises
+    AdapterProtocolError (see ``check_scenario``).
     """
     rows: list[LedgerRow] = []
     engines: list[EngineUnderTest] = []
+    check_factory(factory)  # the wrapper below would hide a wrong signature
 
     def recording_factory(config: EngineConfig, observer: Observer | None) -> EngineUnderTest:
         # only the first engine is the monitored one; the determinism re-run is not recorded
@@ -89,12 +97,13 @@ def check_recorded(
         return engine
 
     result = check_scenario(scenario, recording_factory, fail_fast=False, determinism=determinism)
+    if oracle is not None:
+        result = with_oracle(result, oracle)
     skipped = set() if determinism else {"determinism"}
-    if engines and not getattr(engines[0], "reserves_cash", True):
-        skipped.update(RESERVATION_CHECKS)
-    if engines and not getattr(engines[0], "reports_equity", True):
-        skipped.update(EQUITY_CHECKS)
+    skipped.update(result.not_applicable)
     checked = tuple(name for name in ALL_INVARIANTS if name not in skipped)
+    if oracle is not None:
+        checked += (ORACLE_REFERENCE,)
     return RecordedCheck(result, tuple(rows), checked)
 
 
@@ -201,7 +210,8 @@ def result_to_json(result: CheckResult, *, engine: str | None = None) -> dict[st
 
     Keys: ok, engine, violations, fills, rejections, cancels (OrderCancelled and
     CancelIgnored), expired, refused_fills, resized, config, final (None when
-    the engine crashed), events (the count), crash (None or the error text),
+    the engine crashed), events (the count), crash (None or the error text, naming the
+    file and line it was raised at), traceback (None or the engine's formatted traceback),
     provenance (what found the scenario, as its file records it, or None).
     """
     events = result.events
@@ -230,6 +240,8 @@ def result_to_json(result: CheckResult, *, engine: str | None = None) -> dict[st
         "final": None if result.final is None else snapshot_to_json(result.final),
         "events": len(events),
         "crash": result.crash,
+        "traceback": result.traceback,
+        "not_applicable": list(result.not_applicable),
     }
 
 

@@ -39,8 +39,8 @@ from hypothesis.internal.reflection import function_digest
 
 from cashfuzz import provenance
 from cashfuzz.engines import pin_engine_mode, resolve_engine
-from cashfuzz.errors import UsageError
-from cashfuzz.invariants import check_scenario
+from cashfuzz.errors import Unusable, UsageError
+from cashfuzz.invariants import AdapterProtocolError
 from cashfuzz.reference_engine import EngineFactory, Scenario, scenario_digest
 from cashfuzz.search.findings import (
     REDIS_SCHEMES,
@@ -49,6 +49,7 @@ from cashfuzz.search.findings import (
     check_out_dir,
     save_counterexample,
 )
+from cashfuzz.search.unusable import checked
 
 #: Examples a worker runs between looks at the stop flag and the corpus.
 CHUNK_EXAMPLES = 25
@@ -137,7 +138,7 @@ def search(
     failing: list[Finding] = []
 
     def check(scenario: Scenario) -> None:
-        result = check_scenario(scenario, factory, fail_fast=True)
+        result = checked(scenario, factory, fail_fast=True)
         if on_example is not None:
             on_example(len(result.events))
         if result.ok:
@@ -175,6 +176,8 @@ def search(
     _current_check = check
     try:
         test()
+    except Unusable as stop:
+        raise stop.error from None
     except _Interesting:
         # Hypothesis replays the minimal example last
         return failing[-1]
@@ -291,6 +294,8 @@ class FailureReport:
 class WorkerError:
     worker: int
     message: str
+    #: the engine broke the engine protocol: the user's adapter must change (exit 2)
+    usage: bool = False
 
 
 @dataclass(slots=True)
@@ -318,9 +323,11 @@ def _worker(
 ) -> None:
     try:
         _work(index, spec, reports, stop, examples, events)
+    except KeyboardInterrupt:
+        return  # Ctrl-C reaches the whole process group: the main process reports the run
     except Exception as error:  # reported to the main process, then re-raised
         detail = "".join(traceback.format_exception_only(error)).strip()
-        reports.put(WorkerError(index, detail))
+        reports.put(WorkerError(index, detail, usage=isinstance(error, AdapterProtocolError)))
         raise
 
 

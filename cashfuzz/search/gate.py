@@ -25,6 +25,8 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,8 +37,8 @@ from hypothesis.strategies import SearchStrategy
 from cashfuzz import provenance
 from cashfuzz.adapters import scenarios_for
 from cashfuzz.engines import MODE_ENGINES, pin_engine_mode, resolve_engine
-from cashfuzz.errors import UsageError
-from cashfuzz.invariants import CheckResult, check_scenario
+from cashfuzz.errors import Unusable, UsageError
+from cashfuzz.invariants import ORACLES, CheckResult, check_scenario, with_oracle
 from cashfuzz.output.results import RecordedCheck, check_recorded
 from cashfuzz.reference_engine import (
     EngineFactory,
@@ -45,6 +47,7 @@ from cashfuzz.reference_engine import (
     scenario_digest,
 )
 from cashfuzz.search.findings import check_out_dir, save_counterexample
+from cashfuzz.search.unusable import checked
 from cashfuzz.strategies import scenarios
 
 CRASH = "crash"
@@ -160,6 +163,36 @@ class _Tracker:
     final_by_problem: dict[str, Scenario] = field(default_factory=dict)
 
 
+@contextmanager
+def _seed_alone_decides() -> Iterator[None]:
+    """Within the block, Hypothesis draws no constants from the modules that happen to
+    be loaded.
+
+    Hypothesis mixes into its draws constants it finds in every local module in
+    ``sys.modules``: cashfuzz's own when run from a checkout, none when installed, and the
+    user's project's. A gate seed would then find different counterexamples after any
+    code change, from another entry point, or in another project; without them, the
+    search depends on the seed and the strategies alone. Where this Hypothesis has no
+    such pool, nothing changes.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+
+        original = providers._get_local_constants
+        empty = providers.Constants()  # type: ignore[attr-defined]
+        cache = providers.CONSTANTS_CACHE
+    except (ImportError, AttributeError):
+        yield
+        return
+    cache.cache.clear()
+    providers._get_local_constants = lambda: empty
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.cache.clear()
+
+
 def _size(scenario: Scenario) -> tuple[int, int, int, int]:
     return (len(scenario.steps()), len(scenario.signals), len(scenario.bars), len(scenario.cancels))
 
@@ -217,6 +250,8 @@ def run_gate(
     strategy: SearchStrategy[Scenario] | None = None,
     found_by: str = "gate",
     every_invariant: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+    oracle: str | None = None,
 ) -> GateResult:
     """Search ``strategy`` (default ``scenarios()``) for scenarios on which ``factory``'s
     engine breaks an invariant or crashes; write one shrunk file per broken invariant
@@ -226,6 +261,9 @@ def run_gate(
     ``shrink_examples`` bounds the checks after the first failure, ``shrink_seconds``
     (default: none) their time. ``every_invariant=False``
     stops at the first broken invariant instead of searching on for the others.
+    ``on_progress(examples_run, failing_examples)`` is called after every check. With
+    ``oracle`` (``--oracle reference``) a scenario also fails when the engine's event
+    log differs from that engine's (the pseudo-invariant ``oracle_reference``).
     Raises UsageError for a
     non-positive budget, fewer than one example, or an ``out_dir`` that cannot be
     written (checked before the search).
@@ -236,6 +274,9 @@ def run_gate(
         raise UsageError(f"--max-examples={max_examples!r} must be at least 1")
     if shrink_examples < 1:
         raise UsageError(f"--shrink-examples={shrink_examples!r} must be at least 1")
+    if oracle is not None and oracle not in ORACLES:
+        raise UsageError(f"--oracle {oracle!r} is not one of: {', '.join(ORACLES)}")
+    oracle_factory = None if oracle is None else ORACLES[oracle]
     check_out_dir(out_dir)
     started = time.monotonic()
     tracker = _Tracker(
@@ -263,7 +304,12 @@ def run_gate(
                 raise _BudgetSpent
         if not final:
             tracker.examples_run += 1
-        result = check_scenario(scenario, factory, fail_fast=True, determinism=True)
+        result = checked(scenario, factory, fail_fast=True, determinism=True)
+        if result.ok and oracle_factory is not None:
+            result = with_oracle(result, oracle_factory)
+        if on_progress is not None:
+            new = not result.ok and scenario_digest(scenario) not in tracker.failing
+            on_progress(tracker.examples_run, len(tracker.failing) + new)
         if result.ok:
             return
         problem = _first_problem(result)
@@ -294,9 +340,12 @@ def run_gate(
     drawn = scenarios_for(factory, strategy or scenarios())
     test = hypothesis_seed(seed)(search(given(drawn)(holds_every_invariant)))
     try:
-        test()
+        with _seed_alone_decides():
+            test()
     except _BudgetSpent:
         pass
+    except Unusable as stop:
+        raise stop.error from None
     except Exception:
         # our _GateFailure(s), or Hypothesis's Flaky* when the engine is not deterministic
         if not tracker.last_by_problem:
@@ -306,7 +355,9 @@ def run_gate(
     counts = Counter(tracker.failing.values())
     found = {**tracker.last_by_problem, **tracker.final_by_problem}
     written = tuple(
-        _write_and_recheck(found[problem], problem, factory, engine_name, seed, out_dir, found_by)
+        _write_and_recheck(
+            found[problem], problem, factory, engine_name, seed, out_dir, found_by, oracle
+        )
         for problem in sorted(found)
     )
     return GateResult(
@@ -333,8 +384,12 @@ def _write_and_recheck(
     seed_value: int,
     out_dir: Path,
     found_by: str,
+    oracle: str | None = None,
 ) -> Counterexample:
+    oracle_factory = None if oracle is None else ORACLES[oracle]
     first = check_scenario(scenario, factory, fail_fast=False, determinism=True)
+    if oracle_factory is not None:
+        first = with_oracle(first, oracle_factory)
     broken = _problems(first) or (problem,)
     detail = first.violations[0] if first.violations else first.crash
     description = (
@@ -351,6 +406,8 @@ def _write_and_recheck(
         path=path,
         traceback=getattr(first, "traceback", None),
     )
+    if oracle is not None:
+        record["replay"] += f" --oracle {oracle}"
     complete = dataclasses.replace(pinned, provenance=record)
     saved = save_counterexample(complete, path)
     replayed = load_scenario(path) if saved else complete
@@ -360,7 +417,7 @@ def _write_and_recheck(
         invariant=problem,
         path=path,
         scenario=replayed,
-        recorded=check_recorded(replayed, replay_factory, determinism=True),
+        recorded=check_recorded(replayed, replay_factory, determinism=True, oracle=oracle_factory),
         broken=broken,
         replay_command=record["replay"],
         saved=saved,
