@@ -26,7 +26,9 @@ from .events import (
     Timestamp,
     event_to_dict,
 )
+from .gc_tuning import RUN_GC_THRESHOLD, gc_tuned
 from .ledger import Ledger, LedgerSnapshot, OrderRecord, PositionView
+from .order_views import OrderViews
 from .orders import (
     LEGAL_TRANSITIONS,
     TERMINAL_STATES,
@@ -59,6 +61,7 @@ from .sizers import FixedAmount, FixedShares, Kelly, PercentEquity, Sizer
 __all__ = [
     "EVENT_TYPES",
     "LEGAL_TRANSITIONS",
+    "RUN_GC_THRESHOLD",
     "TERMINAL_STATES",
     "Bar",
     "Cancel",
@@ -89,6 +92,7 @@ __all__ = [
     "OrderRejected",
     "OrderState",
     "OrderView",
+    "OrderViews",
     "PercentEquity",
     "Policy",
     "PositionView",
@@ -105,6 +109,7 @@ __all__ = [
     "bars_from_csv",
     "bars_from_dataframe",
     "event_to_dict",
+    "gc_tuned",
     "is_legal_transition",
     "load_scenario",
     "reference_factory",
