@@ -47,7 +47,7 @@ def test_equality_needs_the_same_class() -> None:
     assert expired != tuple(expired)
     assert tuple(expired) != expired
     assert cancelled != OrderCancelled(1, 2, 3, 5)
-    assert not (expired == (1, 2, 3))
+    assert expired != (1, 2, 3)
     assert hash(expired) == hash(OrderExpired(1, 2, 3))
     with pytest.raises(TypeError):
         _ = expired < OrderExpired(1, 2, 4)  # type: ignore[operator]
@@ -63,7 +63,9 @@ def test_dataclass_helpers_still_work() -> None:
     """dataclasses.fields, replace and asdict work on events, as adapters use them."""
     assert [f.name for f in dataclasses.fields(FILL)] == list(FILL._fields)
     changed = dataclasses.replace(FILL, commission=6)
-    assert type(changed) is OrderFilled and changed.commission == 6 and FILL.commission == 5
+    assert type(changed) is OrderFilled
+    assert changed.commission == 6
+    assert FILL.commission == 5
     assert dataclasses.asdict(OrderExpired(1, 2, 3)) == {
         "timestamp": 1,
         "order_id": 2,
@@ -77,7 +79,8 @@ def test_dataclass_helpers_still_work() -> None:
 def test_keyword_construction_and_defaults() -> None:
     """The public constructors take keywords and keep their defaults."""
     signal = Signal(timestamp=3, symbol="B", side=Side.SELL)
-    assert signal.quantity is None and signal.time_in_force is TimeInForce.DAY
+    assert signal.quantity is None
+    assert signal.time_in_force is TimeInForce.DAY
 
 
 def test_every_event_type_serialises_and_pickles() -> None:
@@ -92,10 +95,16 @@ def test_order_views_is_a_read_only_sequence() -> None:
     """OrderViews indexes, slices, iterates and compares like the tuple it replaces."""
     views = tuple(_view(i) for i in range(1, 151))
     book = OrderViews(views)
-    assert len(book) == 150 and book[0] == views[0] and book[-1] == views[-1]
-    assert book[64] == views[64] and book[10:20] == views[10:20]
-    assert list(book) == list(views) and book == views and views == book
-    assert book.order(77) == views[76] and book.order(151) is None
+    assert len(book) == 150
+    assert book[0] == views[0]
+    assert book[-1] == views[-1]
+    assert book[64] == views[64]
+    assert book[10:20] == views[10:20]
+    assert list(book) == list(views)
+    assert book == views
+    assert views == book
+    assert book.order(77) == views[76]
+    assert book.order(151) is None
     with pytest.raises(IndexError):
         _ = book[150]
     with pytest.raises(AttributeError):
@@ -108,7 +117,8 @@ def test_snapshot_order_lookup_with_order_views_and_gaps() -> None:
     """LedgerSnapshot.order finds an order by id in an OrderViews, also when ids skip."""
     views = OrderViews([_view(1), _view(3), _view(4)])
     snapshot = LedgerSnapshot(100, 100, 0, 10_000, views, (), ())
-    assert snapshot.order(3) == _view(3) and snapshot.order(2) is None
+    assert snapshot.order(3) == _view(3)
+    assert snapshot.order(2) is None
 
 
 def test_ledger_snapshots_share_unchanged_views() -> None:
@@ -124,10 +134,13 @@ def test_ledger_snapshots_share_unchanged_views() -> None:
     engine.step(2, (), (), ())
     engine.step(3, (), (Signal(3, "A", Side.BUY, quantity=1),))
     second = engine.snapshot()
-    assert isinstance(first.orders, OrderViews) and isinstance(second.orders, OrderViews)
+    assert isinstance(first.orders, OrderViews)
+    assert isinstance(second.orders, OrderViews)
     assert orders_changed(first.orders, second.orders) == frozenset({201})
     assert orders_changed(second.orders, first.orders) is None
     assert orders_changed((), second.orders) is None
     # the first three chunks of 64 are the same objects; the last one was copied
-    assert all(a is b for a, b in zip(first.orders._chunks[:3], second.orders._chunks[:3]))
+    assert all(
+        a is b for a, b in zip(first.orders._chunks[:3], second.orders._chunks[:3], strict=True)
+    )
     assert tuple(second.orders)[:200] == tuple(first.orders)
