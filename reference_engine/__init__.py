@@ -28,7 +28,7 @@ from .events import (
 )
 from .gc_tuning import RUN_GC_THRESHOLD, gc_tuned
 from .ledger import Ledger, LedgerSnapshot, OrderRecord, PositionView
-from .order_views import OrderViews
+from .order_views import OrderViews, orders_changed
 from .orders import (
     LEGAL_TRANSITIONS,
     TERMINAL_STATES,
@@ -112,6 +112,7 @@ __all__ = [
     "gc_tuned",
     "is_legal_transition",
     "load_scenario",
+    "orders_changed",
     "reference_factory",
     "run_scenario",
     "scenario_digest",

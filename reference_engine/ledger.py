@@ -135,6 +135,7 @@ class Ledger:
     _chunks: list[tuple[OrderView, ...]] = field(default_factory=list)
     _changed: set[int] = field(default_factory=set)
     _book: OrderViews | None = None
+    _dense: bool = True  # every order so far was stored at position id - 1
     _positions_view: tuple[PositionView, ...] | None = None
     _marks_view: tuple[tuple[str, int], ...] | None = None
 
@@ -224,6 +225,7 @@ class Ledger:
         book = self._book = OrderViews.assemble(
             tuple(chunks),
             len(slots),
+            self._dense,
             0 if book is None else book.stamp,
             frozenset(changed),
         )
@@ -333,6 +335,8 @@ class Ledger:
         if order_id not in self._slots:
             # keeps first-stored (id) order; the view is built at the next snapshot
             slot = self._slots[order_id] = len(self._slots)
+            if slot + 1 != order_id:
+                self._dense = False
             if slot & (CHUNK - 1) == 0:
                 self._chunk_lists.append([])
                 self._chunks.append(())

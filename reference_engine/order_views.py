@@ -26,10 +26,12 @@ class OrderViews(Sequence[OrderView]):
     them: id order in the reference engine). Compares equal to a tuple or another
     ``OrderViews`` with the same views. Setting an attribute raises AttributeError."""
 
-    __slots__ = ("_chunks", "_length", "changed", "parent", "stamp")
+    __slots__ = ("_chunks", "_dense", "_length", "changed", "parent", "stamp")
 
     _chunks: tuple[tuple[OrderView, ...], ...]
     _length: int
+    # every view at position p has order id p + 1, so a lookup by id is one index
+    _dense: bool
     #: ids of the orders whose view differs from (or is missing in) the parent's
     changed: frozenset[int]
     #: the ``stamp`` of the snapshot these changes are relative to (0: none)
@@ -40,19 +42,22 @@ class OrderViews(Sequence[OrderView]):
     def __init__(self, views: Iterable[OrderView] = ()) -> None:
         items = tuple(views)
         chunks = tuple(items[i : i + CHUNK] for i in range(0, len(items), CHUNK))
-        _init(self, chunks, len(items), 0, frozenset())
+        dense = all(view.order_id == position for position, view in enumerate(items, 1))
+        _init(self, chunks, len(items), dense, 0, frozenset())
 
     @classmethod
     def assemble(
         cls,
         chunks: tuple[tuple[OrderView, ...], ...],
         length: int,
+        dense: bool,
         parent: int,
         changed: frozenset[int],
     ) -> OrderViews:
-        """An ``OrderViews`` over ready chunks (all full but the last): for the ledger."""
+        """An ``OrderViews`` over ready chunks (all full but the last): for the ledger.
+        ``dense``: the view at position p is order p + 1's."""
         views = object.__new__(cls)
-        _init(views, chunks, length, parent, changed)
+        _init(views, chunks, length, dense, parent, changed)
         return views
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -101,6 +106,8 @@ class OrderViews(Sequence[OrderView]):
             candidate = self._chunks[position >> CHUNK_BITS][position & (CHUNK - 1)]
             if candidate.order_id == order_id:
                 return candidate
+        if self._dense:
+            return None
         return next((view for view in self if view.order_id == order_id), None)
 
 
@@ -111,11 +118,13 @@ def _init(
     views: OrderViews,
     chunks: tuple[tuple[OrderView, ...], ...],
     length: int,
+    dense: bool,
     parent: int,
     changed: frozenset[int],
 ) -> None:
     _set(views, "_chunks", chunks)
     _set(views, "_length", length)
+    _set(views, "_dense", dense)
     _set(views, "parent", parent)
     _set(views, "changed", changed)
     _set(views, "stamp", next(_stamps))
