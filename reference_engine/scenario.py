@@ -139,18 +139,27 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ScenarioError(f"cannot read scenario {str(path)!r}: {error.strerror}") from None
-    return scenario_from_json(text, base_dir=path.parent, source=str(path))
+    raw = _parse_json(text, str(path))
+    del text  # a long scenario's text is freed before its bars are built
+    return _scenario_from_raw(raw, path.parent)
 
 
 def scenario_from_json(text: str, *, base_dir: Path | None = None, source: str = "") -> Scenario:
     """Parse scenario JSON (numbers are read as exact decimals). Raises ScenarioError."""
+    return _scenario_from_raw(_parse_json(text, source), base_dir)
+
+
+def _parse_json(text: str, source: str) -> Any:
     try:
-        raw = json.loads(text, parse_float=Decimal)
+        return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as error:
         where = f"{source}: " if source else ""
         raise ScenarioError(
             f"{where}malformed JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from None
+
+
+def _scenario_from_raw(raw: Any, base_dir: Path | None) -> Scenario:
     if isinstance(raw, Mapping) and isinstance(raw.get("bars"), str):
         csv_path = Path(raw["bars"])
         if base_dir is not None and not csv_path.is_absolute():

@@ -63,7 +63,13 @@ def run(args: argparse.Namespace) -> int:
     report_path = None if args.report is None else check_report_path(args.report)
     factory = resolve_engine(args.engine)
     engine = args.engine or f"reference, in the scenario's mode ({scenario.config.mode.value})"
-    recorded = check_recorded(scenario, factory, determinism=not args.no_determinism)
+    # --json shows no ledger rows: a long run need not keep one per event
+    recorded = check_recorded(
+        scenario,
+        factory,
+        determinism=not args.no_determinism,
+        record_rows=not args.json or report_path is not None,
+    )
     if args.json:
         payload = result_to_json(recorded.result, engine=args.engine or "scenario")
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
