@@ -367,53 +367,44 @@ def measure_versus(workload: Workload, rounds: int) -> Versus:
     from cashfuzz.adapters.backtrader.runner import run_backtrader
 
     bars, orders = workload.bt_bars(), workload.bt_orders()
-    ours: list[float] = []
-    theirs: list[float] = []
-    reference_fills = backtrader_fills = 0
-    for _ in range(max(1, rounds)):
-        engine, seconds = run_engine(workload)
-        ours.append(seconds)
-        reference_fills = sum(isinstance(event, OrderFilled) for event in engine.events)
-        del engine
-        with clean_heap():
-            started = time.process_time()
-            result = run_backtrader(
-                bars,
-                orders,
-                initial_cash=workload.initial_cash / 100,
-                commission_rate=float(workload.commission_rate),
-                fill_at="next_open",
-            )
-            theirs.append(time.process_time() - started)
-        backtrader_fills = len(result.fills)
-        del result
-    size = workload.symbol_bars
-    return Versus(
-        reference_rate=size / statistics.median(ours),
-        backtrader_rate=size / statistics.median(theirs),
-        ratio=statistics.median(b / a for a, b in zip(ours, theirs, strict=True)),
-        reference_fills=reference_fills,
-        backtrader_fills=backtrader_fills,
-    )
+
+    def backtrader_run() -> tuple[float, int]:
+        started = time.process_time()
+        result = run_backtrader(
+            bars,
+            orders,
+            initial_cash=workload.initial_cash / 100,
+            commission_rate=float(workload.commission_rate),
+            fill_at="next_open",
+        )
+        return time.process_time() - started, len(result.fills)
+
+    return _paired(workload, rounds, backtrader_run)
 
 
 def measure_versus_backtesting(bars: int, rounds: int) -> Versus:
-    """The reference engine and backtrader.py on one symbol x ``bars`` of the workload,
+    """The reference engine and backtesting.py on one symbol x ``bars`` of the workload,
     alternately, ``rounds`` times each (CPU time; backtesting.py's ``run()`` includes
     its statistics). Raises ImportError without the ``bench`` extra."""
     from cashfuzz.bench_backtesting import run_backtesting
 
     workload = make_workload(1, bars)
+    return _paired(workload, rounds, lambda: run_backtesting(workload))
+
+
+def _paired(workload: Workload, rounds: int, other: Callable[[], tuple[float, int]]) -> Versus:
+    """The reference engine and ``other`` (returning CPU seconds and fills) alternately;
+    ``backtrader_*`` fields of the result hold ``other``'s figures."""
     ours: list[float] = []
     theirs: list[float] = []
-    reference_fills = backtesting_fills = 0
+    reference_fills = other_fills = 0
     for _ in range(max(1, rounds)):
         engine, seconds = run_engine(workload)
         ours.append(seconds)
         reference_fills = sum(isinstance(event, OrderFilled) for event in engine.events)
         del engine
         with clean_heap():
-            seconds, backtesting_fills = run_backtesting(workload)
+            seconds, other_fills = other()
         theirs.append(seconds)
     size = workload.symbol_bars
     return Versus(
@@ -421,7 +412,7 @@ def measure_versus_backtesting(bars: int, rounds: int) -> Versus:
         backtrader_rate=size / statistics.median(theirs),
         ratio=statistics.median(b / a for a, b in zip(ours, theirs, strict=True)),
         reference_fills=reference_fills,
-        backtrader_fills=backtesting_fills,
+        backtrader_fills=other_fills,
     )
 
 
@@ -481,23 +472,14 @@ class Floor:
 
 def _floor_seconds_per_example(max_examples: int) -> float:
     """A trivial one-integer ``@given`` test under the gate's Hypothesis settings."""
-    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import given
     from hypothesis import seed as hypothesis_seed
     from hypothesis import strategies as st
 
+    from cashfuzz.search.gate import search_settings
+
     calls = [0]
-    # the gate's settings (cashfuzz.search.gate.run_gate), kept in step by hand
-    chosen = settings(
-        max_examples=max_examples,
-        derandomize=False,
-        database=None,
-        deadline=None,
-        phases=(Phase.generate, Phase.shrink),
-        suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=False,
-        verbosity=Verbosity.quiet,
-        print_blob=False,
-    )
+    chosen = search_settings(max_examples)
 
     @hypothesis_seed(0)
     @chosen

@@ -148,10 +148,7 @@ class Engine:
             self._emit(
                 _new(
                     MarketUpdated,
-                    (
-                        timestamp,
-                        marks,
-                    ),
+                    (timestamp, marks),
                 )
             )
         handle_signal = self._handle_signal
@@ -424,26 +421,14 @@ class Engine:
             self._emit(
                 _new(
                     CancelIgnored,
-                    (
-                        timestamp,
-                        cancel.order_id,
-                        index,
-                        Reason.UNKNOWN_ORDER,
-                        None,
-                    ),
+                    (timestamp, cancel.order_id, index, Reason.UNKNOWN_ORDER, None),
                 )
             )
         elif order.state in TERMINAL_STATES:
             self._emit(
                 _new(
                     CancelIgnored,
-                    (
-                        timestamp,
-                        cancel.order_id,
-                        index,
-                        Reason.ALREADY_TERMINAL,
-                        order.state,
-                    ),
+                    (timestamp, cancel.order_id, index, Reason.ALREADY_TERMINAL, order.state),
                 )
             )
         else:
@@ -451,12 +436,7 @@ class Engine:
             self._emit(
                 _new(
                     OrderCancelled,
-                    (
-                        timestamp,
-                        order.order_id,
-                        index,
-                        released,
-                    ),
+                    (timestamp, order.order_id, index, released),
                 )
             )
 

@@ -135,6 +135,21 @@ def replay_command(engine_name: str, path: Path) -> str:
     return f"cashfuzz run {path} --engine {engine_name}"
 
 
+def search_settings(max_examples: int) -> settings:
+    """The gate's Hypothesis settings (also the floor ``bench`` compares the gate with)."""
+    return settings(
+        max_examples=max_examples,
+        derandomize=False,
+        database=None,
+        deadline=None,
+        phases=(Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
+
+
 def run_gate(
     factory: EngineFactory,
     *,
@@ -187,17 +202,7 @@ def run_gate(
             tracker.final = scenario
         raise _GateFailure(_first_problem(result))
 
-    search = settings(
-        max_examples=max_examples,
-        derandomize=False,
-        database=None,
-        deadline=None,
-        phases=(Phase.generate, Phase.shrink),
-        suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=False,
-        verbosity=Verbosity.quiet,
-        print_blob=False,
-    )
+    search = search_settings(max_examples)
     # an engine that declares adapt_scenario (e.g. backtrader) gets scenarios it can run
     drawn = scenarios_for(factory, strategy or scenarios())
     test = hypothesis_seed(seed)(search(given(drawn)(holds_every_invariant)))
