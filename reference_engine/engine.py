@@ -122,6 +122,7 @@ class Engine:
         self._signals_seen = 0
         self._cancels_seen = 0
         self._bars: dict[str, Bar] = {}
+        self._single_marks: dict[tuple[str, int], tuple[tuple[str, int], ...]] = {}
         # parked GTC BUYs by symbol: heaps of (-limit price, order id, order)
         self._parked: dict[str, list[tuple[int, int, OrderRecord]]] = {}
         self._can_park = self._reserving and self._fixed_slippage is not None
@@ -143,7 +144,17 @@ class Engine:
         if bars:
             if self._fill_at_open:
                 self._fill_phase(timestamp, use_open=True)
-            marks = tuple([(bar.symbol, bar.close) for bar in bars])
+            if len(bars) == 1:
+                bar = bars[0]
+                # equal marks share one tuple: a long single-symbol run repeats its closes,
+                # and the log keeps one MarketUpdated per bar
+                key = (bar.symbol, bar.close)
+                shared = self._single_marks.get(key)
+                if shared is None:
+                    shared = self._single_marks[key] = (key,)
+                marks: tuple[tuple[str, int], ...] = shared
+            else:
+                marks = tuple([(bar.symbol, bar.close) for bar in bars])
             self.ledger.set_marks(marks)
             self._emit(
                 _new(
