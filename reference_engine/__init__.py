@@ -42,6 +42,7 @@ from .orders import (
 from .protocol import EngineFactory, EngineUnderTest, Observer
 from .run import RunResult, reference_factory, run_scenario
 from .scenario import (
+    SCENARIO_FORMAT,
     Scenario,
     Step,
     bars_from_csv,
@@ -62,6 +63,7 @@ __all__ = [
     "EVENT_TYPES",
     "LEGAL_TRANSITIONS",
     "RUN_GC_THRESHOLD",
+    "SCENARIO_FORMAT",
     "TERMINAL_STATES",
     "Bar",
     "Cancel",
