@@ -463,7 +463,7 @@ class Engine:
         merged = 0
         for symbol, bar in bars.items():
             if self._parked and symbol in self._parked:
-                merged += self._unpark(symbol, bar.open if use_open else bar.close)
+                self._unpark(symbol, bar.open if use_open else bar.close)
             live = ledger.live_orders(symbol)
             if live:
                 candidates.extend(live.values())
@@ -493,20 +493,18 @@ class Engine:
             self._parked.setdefault(order.symbol, []), (-order.limit_price, order.order_id, order)
         )
 
-    def _unpark(self, symbol: str, base: int) -> int:
-        """Return the parked orders of ``symbol`` a fill at ``base`` can meet to the live
-        ones; 1 when any came back (they then need sorting in), else 0."""
+    def _unpark(self, symbol: str, base: int) -> None:
+        """Return the parked orders of ``symbol`` a fill at ``base`` can meet to the live ones."""
         heap = self._parked[symbol]
         slippage = self._fixed_slippage
         price = buy_price(base, slippage) if slippage else base
-        revived = 0
+        revived = []
         while heap and -heap[0][0] >= price:
-            order = heapq.heappop(heap)[2]
-            self.ledger.unpark(order)
-            revived = 1
+            revived.append(heapq.heappop(heap)[2])
+        if revived:
+            self.ledger.unpark(revived)
         if not heap:
             del self._parked[symbol]
-        return revived
 
     def _try_fill(self, timestamp: Timestamp, order: OrderRecord, bar: Bar, base: int) -> None:
         slippage = self._fixed_slippage

@@ -250,10 +250,18 @@ class Ledger:
         if live is not None:
             live.pop(order.order_id, None)
 
-    def unpark(self, order: OrderRecord) -> None:
-        """Put a parked order back into ``live_orders`` (if it is still open)."""
-        if order.order_id in self._open:
-            self._live.setdefault(order.symbol, {})[order.order_id] = order
+    def unpark(self, orders: Iterable[OrderRecord]) -> None:
+        """Put parked orders of one symbol back into ``live_orders`` (those still open),
+        keeping that symbol's live orders in id order."""
+        returned = [order for order in orders if order.order_id in self._open]
+        if not returned:
+            return
+        live = self._live.setdefault(returned[0].symbol, {})
+        for order in returned:
+            live[order.order_id] = order
+        ordered = sorted(live.items())
+        live.clear()
+        live.update(ordered)
 
     def accept(self, order: OrderRecord, reservation: int) -> None:
         """Make ``order`` live, holding ``reservation`` cents."""
