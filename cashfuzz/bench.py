@@ -602,6 +602,69 @@ def measure_gate(max_examples: int) -> ExampleRate:
     return ExampleRate(result.examples_run, 0, result.elapsed_seconds)
 
 
+# --- the soak tier against the gate ---------------------------------------------------------
+
+#: Paired rounds of ``measure_soak_vs_gate``, and soak scenarios per gate example in a round.
+SOAK_VS_GATE_ROUNDS = 3
+SOAK_SCENARIOS_PER_GATE_EXAMPLE = 10
+
+
+def measure_soak_vs_gate(gate_examples: int, rounds: int = SOAK_VS_GATE_ROUNDS) -> dict[str, Any]:
+    """Checked scenarios per CPU-second of the soak tier over the gate's, on the reference
+    engine, with the soak generator set to the gate's size mix (``GATE_MIX``).
+
+    Each round runs the gate (seed = round, ``gate_examples`` scenarios) and then a soak
+    (same seed, ten times as many scenarios), each timed by ``time.process_time``; the
+    figure is the median of the rounds' paired ratios. Both check every invariant,
+    determinism included, fail-fast.
+    """
+    from cashfuzz.engines import resolve_engine
+    from cashfuzz.search.gate import run_gate
+    from cashfuzz.search.soak import run_soak
+    from cashfuzz.search.soak_generator import GATE_MIX
+
+    factory = resolve_engine("reference")
+    ratios: list[float] = []
+    gate_rates: list[float] = []
+    soak_rates: list[float] = []
+    for round_index in range(max(1, rounds)):
+        with tempfile.TemporaryDirectory() as out_dir:
+            started = time.process_time()
+            gate = run_gate(
+                factory,
+                seed=round_index,
+                budget_seconds=3_600,
+                max_examples=gate_examples,
+                out_dir=Path(out_dir),
+                engine_name="reference",
+            )
+            gate_cpu = time.process_time() - started
+            soak = run_soak(
+                factory,
+                engine_name="reference",
+                out_dir=Path(out_dir),
+                seed=round_index,
+                scenarios=gate_examples * SOAK_SCENARIOS_PER_GATE_EXAMPLE,
+                mix=GATE_MIX,
+            )
+        gate_rate = gate.examples_run / gate_cpu
+        soak_rate = soak.scenarios_checked / soak.cpu_seconds
+        gate_rates.append(gate_rate)
+        soak_rates.append(soak_rate)
+        ratios.append(soak_rate / gate_rate)
+    return {
+        "soak_vs_gate": statistics.median(ratios),
+        "rounds": len(ratios),
+        "ratios": ratios,
+        "gate_scenarios_per_cpu_second": statistics.median(gate_rates),
+        "soak_scenarios_per_cpu_second": statistics.median(soak_rates),
+        "gate_examples_per_round": gate_examples,
+        "soak_scenarios_per_round": gate_examples * SOAK_SCENARIOS_PER_GATE_EXAMPLE,
+        "mix": "gate",
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
 # --- the whole run ----------------------------------------------------------------------
 
 
@@ -645,6 +708,7 @@ GOALS = {
     "engine_vs_backtesting_at_least": 4,
     "gate_vs_hypothesis_floor_at_most": 6,
     "monitor_growth_exponent_at_most": 1.15,
+    "soak_vs_gate_at_least": 20,
 }
 
 
@@ -742,11 +806,15 @@ def run_bench(
     )
     say("monitor growth: checked runs of two sizes")
     growth = measure_monitor_growth(*settings.growth_bars, settings.ratio_rounds)
+    say("soak tier vs gate (scenarios per CPU-second, the gate's size mix)")
+    soak_vs_gate = measure_soak_vs_gate(settings.gate_examples)
     extra: dict[str, float | None] = {}
     for name, measure_extra in EXTRA_RATIOS.items():
         say(name)
         extra[name] = measure_extra(settings)
     return {
+        "soak_vs_gate": soak_vs_gate["soak_vs_gate"],
+        "soak": soak_vs_gate,
         "sizer_overhead_ratio": headline_ratio(rows),
         "engine_vs_backtrader": ratio,
         "engine_vs_backtesting": backtesting_ratio,

@@ -15,6 +15,7 @@ from cashfuzz.reference_engine import (
     RunResult,
     Scenario,
     ScenarioError,
+    begin_run,
     event_to_dict,
     gc_tuned,
     orders_changed,
@@ -23,6 +24,12 @@ from cashfuzz.reference_engine import (
 )
 
 from .checks import STATE_CHECKS, TRANSITION_CHECKS, LogTotals
+from .lifecycle import (
+    LIFECYCLE_CHECKS,
+    LifecycleMonitor,
+    cancels_answered,
+    lifecycle_not_applicable,
+)
 from .order_tally import TALLIED_STATE_CHECKS, OrderTally
 from .order_tally import legal_lifecycle as tallied_lifecycle
 from .protocol import (
@@ -46,7 +53,23 @@ RESERVATION_CHECKS = ("fill_within_reservation",)
 #: equity from cash and marks (``reports_equity = False``) skips them, as they would
 #: compare that derivation with itself.
 EQUITY_CHECKS = ("equity_identity",)
-ALL_INVARIANTS: tuple[str, ...] = (*STATE_CHECKS, *TRANSITION_CHECKS, *RUN_CHECKS)
+ALL_INVARIANTS: tuple[str, ...] = (
+    *STATE_CHECKS,
+    *TRANSITION_CHECKS,
+    *LIFECYCLE_CHECKS,
+    *RUN_CHECKS,
+)
+
+
+def not_applicable(engine: object) -> tuple[str, ...]:
+    """The invariants ``engine`` declares do not apply to it (``reserves_cash = False``,
+    ``reports_equity = False``, or a lifecycle declaration), in ``ALL_INVARIANTS`` order."""
+    skipped = set(lifecycle_not_applicable(engine))
+    if not getattr(engine, "reserves_cash", True):
+        skipped.update(RESERVATION_CHECKS)
+    if not getattr(engine, "reports_equity", True):
+        skipped.update(EQUITY_CHECKS)
+    return tuple(name for name in ALL_INVARIANTS if name in skipped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +128,7 @@ class Monitor:
             )
         self._state = [(n, c) for n, c in STATE_CHECKS.items() if n in selected]
         self._transition = [(n, c) for n, c in TRANSITION_CHECKS.items() if n in selected]
+        self._lifecycle = LifecycleMonitor(selected)
         self.fail_fast = fail_fast
         self.violations: list[Violation] = []
         self.events_seen = 0
@@ -121,6 +145,7 @@ class Monitor:
         dropped = set(names)
         self._state = [(n, c) for n, c in self._state if n not in dropped]
         self._transition = [(n, c) for n, c in self._transition if n not in dropped]
+        self._lifecycle.exclude(dropped)
 
     def __call__(self, event: Event, after: LedgerSnapshot) -> None:
         index = self.events_seen
@@ -133,21 +158,29 @@ class Monitor:
             self._tally = None
             for name, state_check in self._state:
                 self._report(name, index, state_check(after))
-            for name, transition_check in self._transition:
-                self._report(name, index, transition_check(before, event, after, self._totals))
         else:
-            self._check_changed(index, before, event, after, changed)
+            self._check_state_changed(index, before, after, changed)
+        # before the transition checks: when an order or cancel is mishandled these name
+        # the lifecycle rule it broke, not the bookkeeping that follows from it
+        for name, message in self._lifecycle.observe(before, event, after):
+            self._report(name, index, message)
+        for name, transition_check in self._transition:
+            if changed is not None and name == "legal_lifecycle":
+                # only the orders that changed can have moved
+                verdict = tallied_lifecycle(before, after, changed)
+            else:
+                verdict = transition_check(before, event, after, self._totals)
+            self._report(name, index, verdict)
         self._before = after
 
-    def _check_changed(
+    def _check_state_changed(
         self,
         index: int,
         before: LedgerSnapshot,
-        event: Event,
         after: LedgerSnapshot,
         changed: frozenset[int],
     ) -> None:
-        """The same checks, looking only at the orders that changed."""
+        """The state checks, from running totals moved by the orders that changed."""
         tally = self._tally
         if tally is None:
             tally = self._tally = OrderTally(before.orders)
@@ -155,12 +188,6 @@ class Monitor:
         for name, state_check in self._state:
             tallied = TALLIED_STATE_CHECKS.get(name)
             message = state_check(after) if tallied is None else tallied(tally, after)
-            self._report(name, index, message)
-        for name, transition_check in self._transition:
-            if name == "legal_lifecycle":
-                message = tallied_lifecycle(before, after, changed)
-            else:
-                message = transition_check(before, event, after, self._totals)
             self._report(name, index, message)
 
     def _report(self, name: str, index: int, message: str | None) -> None:
@@ -245,6 +272,8 @@ class CheckResult:
     violations: tuple[Violation, ...]
     crash: str | None = None
     traceback: str | None = None
+    #: invariants the engine declares do not apply to it (skipped, shown as such)
+    not_applicable: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -281,12 +310,11 @@ def check_scenario(
         report = crash_report(error, prefix="the engine factory raised ")
         return CheckResult(scenario, (), None, (), report.summary, report.traceback)
     check_engine(engine)
-    if not getattr(engine, "reserves_cash", True):
-        monitor.exclude(RESERVATION_CHECKS)
-    if not getattr(engine, "reports_equity", True):
-        monitor.exclude(EQUITY_CHECKS)
+    skipped = not_applicable(engine)
+    monitor.exclude(skipped)
     crashed: CrashReport | None = None
     try:
+        begin_run(engine, scenario)
         with gc_tuned():
             for step in scenario.steps():
                 engine.step(step.timestamp, step.bars, step.signals, step.cancels)
@@ -306,6 +334,10 @@ def check_scenario(
         found = signals_accounted(scenario, events)
         if found is not None:
             violations.append(found)
+    if complete and "stray_cancels_logged" in selected and "stray_cancels_logged" not in skipped:
+        unanswered = cancels_answered(scenario, events)
+        if unanswered is not None:
+            violations.append(Violation("stray_cancels_logged", *unanswered))
     if complete and determinism and "determinism" in selected:
         again, rerun_crash = _rerun(scenario, factory)
         if rerun_crash is not None:
@@ -342,6 +374,7 @@ def check_scenario(
         violations=tuple(violations),
         crash=None if crashed is None else crashed.summary,
         traceback=None if crashed is None else crashed.traceback,
+        not_applicable=skipped,
     )
 
 

@@ -40,7 +40,7 @@ from .orders import (
     is_legal_transition,
 )
 from .protocol import EngineFactory, EngineUnderTest, Observer
-from .run import RunResult, reference_factory, run_scenario
+from .run import RunResult, begin_run, reference_factory, run_scenario
 from .scenario import (
     SCENARIO_FORMAT,
     Scenario,
@@ -110,6 +110,7 @@ __all__ = [
     "Timestamp",
     "bars_from_csv",
     "bars_from_dataframe",
+    "begin_run",
     "event_to_dict",
     "gc_tuned",
     "is_legal_transition",

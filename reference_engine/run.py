@@ -25,6 +25,14 @@ def reference_factory(config: EngineConfig, observer: Observer | None = None) ->
     return Engine(config, observer)
 
 
+def begin_run(engine: EngineUnderTest, scenario: Scenario) -> None:
+    """Hand a whole-run engine the whole scenario before its first step (see
+    ``protocol``); a step-by-step engine has no ``begin`` and is left alone."""
+    begin = getattr(engine, "begin", None)
+    if begin is not None:
+        begin(scenario)
+
+
 def run_scenario(
     scenario: Scenario,
     factory: EngineFactory = reference_factory,
@@ -33,6 +41,7 @@ def run_scenario(
     """Run every step of ``scenario`` on a new engine and return its log and final books."""
     with gc_tuned():
         engine = factory(scenario.config, observer)
+        begin_run(engine, scenario)
         for step in scenario.steps():
             engine.step(step.timestamp, step.bars, step.signals, step.cancels)
         return RunResult(scenario.config, tuple(engine.events), engine.snapshot())

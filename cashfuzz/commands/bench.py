@@ -149,6 +149,13 @@ def _print_tables(result: dict[str, Any]) -> None:
         f"gate (scenarios, every invariant): {gate['examples_per_cpu_second']:.1f} examples "
         f"per CPU-second ({gate['examples']} examples in {gate['cpu_seconds']:.1f} s)"
     )
+    soak = result["soak"]
+    console.print(
+        f"soak_vs_gate: {_ratio(result['soak_vs_gate'])} "
+        f"(goal >= {goals['soak_vs_gate_at_least']}; "
+        f"soak {soak['soak_scenarios_per_cpu_second']:,.0f} vs gate "
+        f"{soak['gate_scenarios_per_cpu_second']:,.0f} scenarios per CPU-second, gate's size mix)"
+    )
     machine = result["machine"]
     console.print(
         f"machine: Python {machine['python']} ({machine['implementation']}), "

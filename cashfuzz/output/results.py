@@ -14,11 +14,11 @@ from typing import Any
 
 from cashfuzz.invariants import (
     ALL_INVARIANTS,
-    EQUITY_CHECKS,
-    RESERVATION_CHECKS,
+    ORACLE_REFERENCE,
     CheckResult,
     check_factory,
     check_scenario,
+    with_oracle,
 )
 from cashfuzz.reference_engine import (
     CancelIgnored,
@@ -71,10 +71,12 @@ def check_recorded(
     factory: EngineFactory,
     *,
     determinism: bool = True,
+    oracle: EngineFactory | None = None,
     record_rows: bool = True,
 ) -> RecordedCheck:
     """Check ``scenario`` on ``factory``'s engine, collecting every violation (not fail-fast).
 
+    With ``oracle``, the log must also equal that engine's (``oracle_reference``).
     The engine's observer is the invariant monitor with a recorder in front of
     it, so the rows are exactly what the monitor saw (none with
     ``record_rows=False``, for output that does not show them). An engine or
@@ -103,12 +105,13 @@ def check_recorded(
         return engine
 
     result = check_scenario(scenario, recording_factory, fail_fast=False, determinism=determinism)
+    if oracle is not None:
+        result = with_oracle(result, oracle)
     skipped = set() if determinism else {"determinism"}
-    if engines and not getattr(engines[0], "reserves_cash", True):
-        skipped.update(RESERVATION_CHECKS)
-    if engines and not getattr(engines[0], "reports_equity", True):
-        skipped.update(EQUITY_CHECKS)
+    skipped.update(result.not_applicable)
     checked = tuple(name for name in ALL_INVARIANTS if name not in skipped)
+    if oracle is not None:
+        checked += (ORACLE_REFERENCE,)
     return RecordedCheck(result, tuple(rows), checked)
 
 
@@ -246,6 +249,7 @@ def result_to_json(result: CheckResult, *, engine: str | None = None) -> dict[st
         "events": len(events),
         "crash": result.crash,
         "traceback": result.traceback,
+        "not_applicable": list(result.not_applicable),
     }
 
 

@@ -55,6 +55,11 @@ def test_bench_quick_json_has_every_figure_with_its_type(
     for name in result["extra_ratios"]:
         assert result[name] is None or isinstance(result[name], float), name
     assert len(result["load_average"]) == 3
+    assert isinstance(result["soak_vs_gate"], float)
+    assert result["soak_vs_gate"] == result["soak"]["soak_vs_gate"]
+    assert len(result["soak"]["ratios"]) == result["soak"]["rounds"]
+    for key in ("gate_scenarios_per_cpu_second", "soak_scenarios_per_cpu_second"):
+        assert isinstance(result["soak"][key], float), key
     machine = result["machine"]
     assert isinstance(machine["python"], str)
     assert isinstance(machine["platform"], str)
