@@ -201,7 +201,7 @@ class _OverdraftEngine(Engine):
 class _UnloggedCommissionEngine(Engine):
     def _emit(self, event: Event) -> None:
         if isinstance(event, OrderFilled):
-            event = dataclasses.replace(event, cash_delta=event.cash_delta + event.commission)
+            event = event._replace(cash_delta=event.cash_delta + event.commission)
         super()._emit(event)
 
 

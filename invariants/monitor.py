@@ -17,6 +17,8 @@ from cashfuzz.reference_engine import (
     ScenarioError,
     begin_run,
     event_to_dict,
+    gc_tuned,
+    orders_changed,
     reference_factory,
     run_scenario,
 )
@@ -28,6 +30,8 @@ from .lifecycle import (
     cancels_answered,
     lifecycle_not_applicable,
 )
+from .order_tally import TALLIED_STATE_CHECKS, OrderTally
+from .order_tally import legal_lifecycle as tallied_lifecycle
 from .protocol import (
     AdapterProtocolError,
     CrashReport,
@@ -102,9 +106,20 @@ class Monitor:
     With ``fail_fast`` the first violation raises InvariantViolation (stopping
     the engine where it broke); otherwise violations are collected, first one
     per invariant. It never corrects anything it sees.
+
+    When a snapshot says which orders changed since the one before (the reference
+    ledger's ``OrderViews`` does), the checks that would walk every order use
+    running totals instead (``order_tally``; same verdicts, same messages), so a
+    run's cost grows linearly; ``running_totals=False`` always walks.
     """
 
-    def __init__(self, *, fail_fast: bool = True, only: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        fail_fast: bool = True,
+        only: Iterable[str] | None = None,
+        running_totals: bool = True,
+    ) -> None:
         selected = set(ALL_INVARIANTS if only is None else only)
         unknown = selected - set(ALL_INVARIANTS)
         if unknown:
@@ -121,6 +136,9 @@ class Monitor:
         self._before: LedgerSnapshot | None = None
         self._totals = LogTotals()
         self._broken: set[str] = set()
+        self._running_totals = running_totals
+        # the tally of the last snapshot's orders, or None when it must be rebuilt
+        self._tally: OrderTally | None = None
 
     def exclude(self, names: Iterable[str]) -> None:
         """Stop running the named checks (for an engine they do not apply to)."""
@@ -135,15 +153,42 @@ class Monitor:
         self.observed.append(event)
         before = self._before or _opening(after)
         self._totals.add(event)
-        for name, state_check in self._state:
-            self._report(name, index, state_check(after))
+        changed = orders_changed(before.orders, after.orders) if self._running_totals else None
+        if changed is None:
+            self._tally = None
+            for name, state_check in self._state:
+                self._report(name, index, state_check(after))
+        else:
+            self._check_state_changed(index, before, after, changed)
         # before the transition checks: when an order or cancel is mishandled these name
         # the lifecycle rule it broke, not the bookkeeping that follows from it
         for name, message in self._lifecycle.observe(before, event, after):
             self._report(name, index, message)
         for name, transition_check in self._transition:
-            self._report(name, index, transition_check(before, event, after, self._totals))
+            if changed is not None and name == "legal_lifecycle":
+                # only the orders that changed can have moved
+                verdict = tallied_lifecycle(before, after, changed)
+            else:
+                verdict = transition_check(before, event, after, self._totals)
+            self._report(name, index, verdict)
         self._before = after
+
+    def _check_state_changed(
+        self,
+        index: int,
+        before: LedgerSnapshot,
+        after: LedgerSnapshot,
+        changed: frozenset[int],
+    ) -> None:
+        """The state checks, from running totals moved by the orders that changed."""
+        tally = self._tally
+        if tally is None:
+            tally = self._tally = OrderTally(before.orders)
+        tally.update(before, after, changed)
+        for name, state_check in self._state:
+            tallied = TALLIED_STATE_CHECKS.get(name)
+            message = state_check(after) if tallied is None else tallied(tally, after)
+            self._report(name, index, message)
 
     def _report(self, name: str, index: int, message: str | None) -> None:
         if message is None or name in self._broken:
@@ -270,8 +315,9 @@ def check_scenario(
     crashed: CrashReport | None = None
     try:
         begin_run(engine, scenario)
-        for step in scenario.steps():
-            engine.step(step.timestamp, step.bars, step.signals, step.cancels)
+        with gc_tuned():
+            for step in scenario.steps():
+                engine.step(step.timestamp, step.bars, step.signals, step.cancels)
     except InvariantViolation:
         pass
     except (ScenarioError, AdapterProtocolError, MonitorFault):
@@ -302,7 +348,7 @@ def check_scenario(
                     f"a second run of the same scenario and seed crashed: {rerun_crash}",
                 )
             )
-        elif again is not None and event_log_bytes(again.events) != event_log_bytes(events):
+        elif again is not None and _logs_differ(events, again.events):
             index = first_difference(events, again.events)
             violations.append(
                 Violation(
@@ -330,6 +376,16 @@ def check_scenario(
         traceback=None if crashed is None else crashed.traceback,
         not_applicable=skipped,
     )
+
+
+def _logs_differ(first: Sequence[Event], second: Sequence[Event]) -> bool:
+    """Whether two runs' logs differ as bytes. Equal event objects (same class, equal
+    fields) serialise to the same bytes, so only unequal logs are serialised."""
+    if len(first) == len(second) and all(
+        a is b or a == b for a, b in zip(first, second, strict=True)
+    ):
+        return False
+    return event_log_bytes(first) != event_log_bytes(second)
 
 
 def _rerun(scenario: Scenario, factory: EngineFactory) -> tuple[RunResult | None, str | None]:

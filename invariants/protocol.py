@@ -25,6 +25,7 @@ from cashfuzz.reference_engine import (
     Event,
     LedgerSnapshot,
     OrderView,
+    OrderViews,
 )
 from cashfuzz.reference_engine.ledger import PositionView
 
@@ -126,7 +127,8 @@ def snapshot_problem(snapshot: object, where: str) -> str | None:
             )
     for name, kind in (("orders", OrderView), ("positions", PositionView)):
         items = getattr(snapshot, name)
-        if not isinstance(items, tuple):
+        # the reference ledger's orders are an OrderViews, a tuple-like read-only sequence
+        if not isinstance(items, tuple | OrderViews):
             return f"in {where}, {name} is a {type(items).__name__}, not a tuple of {kind.__name__}"
         for index, item in enumerate(items):
             if not isinstance(item, kind):

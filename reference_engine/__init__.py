@@ -27,7 +27,9 @@ from .events import (
     Timestamp,
     event_to_dict,
 )
+from .gc_tuning import RUN_GC_THRESHOLD, gc_tuned
 from .ledger import Ledger, LedgerSnapshot, OrderRecord, PositionView
+from .order_views import OrderViews, orders_changed
 from .orders import (
     LEGAL_TRANSITIONS,
     TERMINAL_STATES,
@@ -60,6 +62,7 @@ from .sizers import FixedAmount, FixedShares, Kelly, PercentEquity, Sizer
 __all__ = [
     "EVENT_TYPES",
     "LEGAL_TRANSITIONS",
+    "RUN_GC_THRESHOLD",
     "SCENARIO_FORMAT",
     "TERMINAL_STATES",
     "Bar",
@@ -91,6 +94,7 @@ __all__ = [
     "OrderRejected",
     "OrderState",
     "OrderView",
+    "OrderViews",
     "PercentEquity",
     "Policy",
     "PositionView",
@@ -108,8 +112,10 @@ __all__ = [
     "bars_from_dataframe",
     "begin_run",
     "event_to_dict",
+    "gc_tuned",
     "is_legal_transition",
     "load_scenario",
+    "orders_changed",
     "reference_factory",
     "run_scenario",
     "scenario_digest",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .config import EngineConfig
 from .engine import Engine
 from .events import Event
+from .gc_tuning import gc_tuned
 from .ledger import LedgerSnapshot
 from .protocol import EngineFactory, EngineUnderTest, Observer
 from .scenario import Scenario
@@ -38,8 +39,9 @@ def run_scenario(
     observer: Observer | None = None,
 ) -> RunResult:
     """Run every step of ``scenario`` on a new engine and return its log and final books."""
-    engine = factory(scenario.config, observer)
-    begin_run(engine, scenario)
-    for step in scenario.steps():
-        engine.step(step.timestamp, step.bars, step.signals, step.cancels)
-    return RunResult(scenario.config, tuple(engine.events), engine.snapshot())
+    with gc_tuned():
+        engine = factory(scenario.config, observer)
+        begin_run(engine, scenario)
+        for step in scenario.steps():
+            engine.step(step.timestamp, step.bars, step.signals, step.cancels)
+        return RunResult(scenario.config, tuple(engine.events), engine.snapshot())

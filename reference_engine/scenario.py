@@ -149,18 +149,33 @@ def _timestamp_key(timestamp: Timestamp) -> Any:
 def _build_steps(
     bars: Iterable[Bar], signals: Iterable[Signal], cancels: Iterable[Cancel]
 ) -> tuple[Step, ...]:
-    grouped: dict[Timestamp, tuple[list[Bar], list[Signal], list[Cancel]]] = {}
+    # one dict per kind: a timestamp with only a bar (most of a long run) costs one list
+    by_bar: dict[Timestamp, list[Bar]] = {}
+    by_signal: dict[Timestamp, list[Signal]] = {}
+    by_cancel: dict[Timestamp, list[Cancel]] = {}
     for bar in bars:
-        grouped.setdefault(bar.timestamp, ([], [], []))[0].append(bar)
+        by_bar.setdefault(bar.timestamp, []).append(bar)
     for signal in signals:
-        grouped.setdefault(signal.timestamp, ([], [], []))[1].append(signal)
+        by_signal.setdefault(signal.timestamp, []).append(signal)
     for cancel in cancels:
-        grouped.setdefault(cancel.timestamp, ([], [], []))[2].append(cancel)
-    ordered = sorted(grouped.items(), key=lambda item: _timestamp_key(item[0]))
+        by_cancel.setdefault(cancel.timestamp, []).append(cancel)
+    timestamps = list(by_bar)
+    timestamps.extend(ts for ts in by_signal if ts not in by_bar)
+    timestamps.extend(ts for ts in by_cancel if ts not in by_bar and ts not in by_signal)
+    timestamps.sort(key=_timestamp_key)
     return tuple(
-        Step(ts, tuple(sorted(b, key=lambda bar: bar.symbol)), tuple(s), tuple(c))
-        for ts, (b, s, c) in ordered
+        Step(
+            ts,
+            tuple(sorted(by_bar.get(ts, ()), key=_symbol_of)),
+            tuple(by_signal.get(ts, ())),
+            tuple(by_cancel.get(ts, ())),
+        )
+        for ts in timestamps
     )
+
+
+def _symbol_of(bar: Bar) -> str:
+    return bar.symbol
 
 
 # --- reading -------------------------------------------------------------------------
@@ -172,6 +187,7 @@ def load_scenario(path: str | os.PathLike[str], *, allow_bars_outside: bool = Fa
     path = Path(path)
     data = read_limited(path, "scenario")
     raw = decode_json_bytes(data, source=_shown_path(path))
+    del data  # a long scenario's bytes are freed before its bars are built
     return _scenario_from_raw(raw, path.parent, allow_bars_outside=allow_bars_outside)
 
 
@@ -204,13 +220,13 @@ def _scenario_from_raw(raw: object, base_dir: Path, *, allow_bars_outside: bool)
         def where(index: int) -> tuple[str, str]:
             return f"bars file {name!r} line {lines[index]}", " column "
 
-        return _scenario_from_mapping({**raw, "bars": rows}, bar_where=where)
-    return scenario_from_dict(raw)
+        return _scenario_from_mapping({**raw, "bars": rows}, bar_where=where, consume=True)
+    return _scenario_from_mapping(raw, bar_where=_json_bar_where, consume=True)
 
 
 def scenario_from_dict(raw: object) -> Scenario:
     """Build and validate a Scenario from plain data. Raises ScenarioError."""
-    return _scenario_from_mapping(raw, bar_where=_json_bar_where)
+    return _scenario_from_mapping(raw, bar_where=_json_bar_where, consume=False)
 
 
 def _json_bar_where(index: int) -> tuple[str, str]:
@@ -221,7 +237,9 @@ def _json_bar_where(index: int) -> tuple[str, str]:
 BarWhere = Callable[[int], tuple[str, str]]
 
 
-def _scenario_from_mapping(raw: object, *, bar_where: BarWhere) -> Scenario:
+def _scenario_from_mapping(raw: object, *, bar_where: BarWhere, consume: bool) -> Scenario:
+    # consume: the caller parsed ``raw`` itself, so each bar's dict may be dropped as
+    # soon as its Bar exists (a file of a million bars then never holds both in full)
     if not isinstance(raw, Mapping):
         raise ScenarioError(f"a scenario must be a JSON object, not {type(raw).__name__}")
     _no_unknown_keys(raw, TOP_LEVEL_KEYS, "scenario")
@@ -260,7 +278,7 @@ def _scenario_from_mapping(raw: object, *, bar_where: BarWhere) -> Scenario:
         raise ScenarioError(f"description={short(description)} must be a string")
     check_string(description, "description", MAX_DESCRIPTION_CHARS)
     stamps = _Timestamps()
-    bars = _bars(raw.get("bars"), stamps, bar_where)
+    bars = _bars(raw.get("bars"), stamps, bar_where, consume=consume)
     symbols = {bar.symbol for bar in bars}
     signals = _signals(raw.get("signals", []), symbols, stamps)
     cancels = _cancels(raw.get("cancels", []), stamps)
@@ -490,13 +508,17 @@ def _list(raw: object, where: str, limit: int, example: str) -> list[Any]:
     return raw
 
 
-def _bars(raw: object, stamps: _Timestamps, where_of: BarWhere) -> tuple[Bar, ...]:
+def _bars(
+    raw: object, stamps: _Timestamps, where_of: BarWhere, *, consume: bool = False
+) -> tuple[Bar, ...]:
     if raw is None:
         raise ScenarioError("bars is required: a list of {timestamp, symbol, open, high, ...}")
     items = _list(raw, "bars", MAX_BARS, " (or the path of a CSV file)")
     bars: list[Bar] = []
     seen: set[tuple[Timestamp, str]] = set()
     symbols: set[str] = set()
+    # equal prices share one int object: a long series repeats its ticks a lot
+    shared: dict[int, int] = {}
     for i, item in enumerate(items):
         row, sep = where_of(i)
         if not isinstance(item, Mapping):
@@ -540,7 +562,19 @@ def _bars(raw: object, stamps: _Timestamps, where_of: BarWhere) -> tuple[Bar, ..
                 f"{row}: a second bar for symbol={short(symbol)} at {short(timestamp)}{spelled}"
             )
         seen.add((timestamp, symbol))
-        bars.append(Bar(timestamp, symbol, open_, high, low, close, volume))
+        bars.append(
+            Bar(
+                timestamp,
+                symbol,
+                shared.setdefault(open_, open_),
+                shared.setdefault(high, high),
+                shared.setdefault(low, low),
+                shared.setdefault(close, close),
+                volume,
+            )
+        )
+        if consume:
+            items[i] = None
     return tuple(bars)
 
 

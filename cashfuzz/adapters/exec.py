@@ -316,7 +316,7 @@ def adapt_for(hello: Hello, scenario: Scenario) -> Scenario:
         changes["policy"] = Policy.SHRINK
     signals = scenario.signals
     if "gtc" in missing:
-        signals = tuple(dataclasses.replace(s, time_in_force=TimeInForce.DAY) for s in signals)
+        signals = tuple(s._replace(time_in_force=TimeInForce.DAY) for s in signals)
     return Scenario(
         config=dataclasses.replace(config, **changes),  # type: ignore[arg-type]
         bars=scenario.bars,

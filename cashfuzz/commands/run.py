@@ -86,8 +86,13 @@ def run(args: argparse.Namespace) -> int:
         else f"reference, in the scenario's mode ({scenario.config.mode.value})"
     )
     oracle = None if args.oracle is None else ORACLES[args.oracle]
+    # --json shows no ledger rows: a long run need not keep one per event
     recorded = check_recorded(
-        scenario, choice.factory, determinism=not args.no_determinism, oracle=oracle
+        scenario,
+        choice.factory,
+        determinism=not args.no_determinism,
+        oracle=oracle,
+        record_rows=not args.json or report_path is not None,
     )
     if args.json:
         payload = result_to_json(recorded.result, engine=choice.spec or "scenario")

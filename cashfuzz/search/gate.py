@@ -237,6 +237,21 @@ def replay_command(engine_name: str, path: Path) -> str:
     return provenance.replay_command(engine_name, path)
 
 
+def search_settings(max_examples: int, *, report_multiple_bugs: bool = False) -> settings:
+    """The gate's Hypothesis settings (also the floor ``bench`` compares the gate with)."""
+    return settings(
+        max_examples=max_examples,
+        derandomize=False,
+        database=None,
+        deadline=None,
+        phases=(Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=report_multiple_bugs,
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
+
+
 def run_gate(
     factory: EngineFactory,
     *,
@@ -325,17 +340,7 @@ def run_gate(
             tracker.final_by_problem[problem] = scenario
         raise _failure_type(problem)(problem)
 
-    search = settings(
-        max_examples=max_examples,
-        derandomize=False,
-        database=None,
-        deadline=None,
-        phases=(Phase.generate, Phase.shrink),
-        suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=every_invariant,
-        verbosity=Verbosity.quiet,
-        print_blob=False,
-    )
+    search = search_settings(max_examples, report_multiple_bugs=every_invariant)
     # an engine that declares adapt_scenario (e.g. backtrader) gets scenarios it can run
     drawn = scenarios_for(factory, strategy or scenarios())
     test = hypothesis_seed(seed)(search(given(drawn)(holds_every_invariant)))

@@ -411,7 +411,7 @@ def merge_signals(scenario: Scenario, index: int) -> Scenario | None:
     kept = [i for i in range(len(scenario.signals)) if i != index + 1]
     merged = with_signals(scenario, kept)
     signals = list(merged.signals)
-    signals[index] = dataclasses.replace(first, quantity=first.quantity + second.quantity)
+    signals[index] = first._replace(quantity=first.quantity + second.quantity)
     return dataclasses.replace(merged, signals=tuple(signals))
 
 
@@ -453,7 +453,7 @@ def _without_orphans(scenario: Scenario) -> Scenario:
 
 def _with_quantity(scenario: Scenario, index: int, quantity: int | None) -> Scenario:
     signals = list(scenario.signals)
-    signals[index] = dataclasses.replace(signals[index], quantity=quantity)
+    signals[index] = signals[index]._replace(quantity=quantity)
     return dataclasses.replace(scenario, signals=tuple(signals))
 
 
@@ -520,24 +520,21 @@ def _numbered_timestamps(scenario: Scenario) -> Scenario | None:
     number = {timestamp: i for i, timestamp in enumerate(timestamps)}
     return dataclasses.replace(
         scenario,
-        bars=tuple(dataclasses.replace(b, timestamp=number[b.timestamp]) for b in scenario.bars),
-        signals=tuple(
-            dataclasses.replace(s, timestamp=number[s.timestamp]) for s in scenario.signals
-        ),
+        bars=tuple(b._replace(timestamp=number[b.timestamp]) for b in scenario.bars),
+        signals=tuple(s._replace(timestamp=number[s.timestamp]) for s in scenario.signals),
         cancels=tuple(Cancel(number[c.timestamp], c.order_id) for c in scenario.cancels),
     )
 
 
 def _flat(bar: Bar, digits: int | None) -> Bar:
     price = bar.close if digits is None else round_significant(bar.close, digits)
-    return dataclasses.replace(bar, open=price, high=price, low=price, close=price)
+    return bar._replace(open=price, high=price, low=price, close=price)
 
 
 def _rounded(bar: Bar, digits: int) -> Bar:
     low, high = round_significant(bar.low, digits), round_significant(bar.high, digits)
     high = max(high, low)
-    return dataclasses.replace(
-        bar,
+    return bar._replace(
         low=low,
         high=high,
         open=min(high, max(low, round_significant(bar.open, digits))),
@@ -552,7 +549,7 @@ def _bar_edit(change: Callable[[Bar], Bar]) -> Edit:
 BAR_EDITS: tuple[Edit, ...] = (
     *(_bar_edit(partial(_flat, digits=digits)) for digits in (1, 2, None)),
     *(_bar_edit(partial(_rounded, digits=digits)) for digits in (1, 2, 3)),
-    _bar_edit(lambda bar: dataclasses.replace(bar, volume=round_significant(bar.volume, 1))),
+    _bar_edit(lambda bar: bar._replace(volume=round_significant(bar.volume, 1))),
 )
 
 
@@ -568,7 +565,7 @@ def _one_symbol(scenario: Scenario, which: int) -> Scenario | None:
     symbol = symbols[which]
     return dataclasses.replace(
         scenario,
-        signals=tuple(dataclasses.replace(sig, symbol=symbol) for sig in scenario.signals),
+        signals=tuple(sig._replace(symbol=symbol) for sig in scenario.signals),
     )
 
 
@@ -577,7 +574,7 @@ def _one_step(scenario: Scenario, which: int) -> Scenario | None:
     if which >= len(scenario.signals):
         return None
     timestamp = scenario.signals[which].timestamp
-    signals = tuple(dataclasses.replace(sig, timestamp=timestamp) for sig in scenario.signals)
+    signals = tuple(sig._replace(timestamp=timestamp) for sig in scenario.signals)
     return _renumbered(scenario, signals)
 
 
@@ -595,8 +592,8 @@ _GATHER_TRIES = 4
 SIGNAL_EDITS: tuple[Edit, ...] = (
     *(partial(_one_symbol, which=which) for which in range(_GATHER_TRIES)),
     *(partial(_one_step, which=which) for which in range(_GATHER_TRIES)),
-    _signal_edit(lambda sig: dataclasses.replace(sig, strength=None)),
-    _signal_edit(lambda sig: dataclasses.replace(sig, time_in_force=TimeInForce.DAY)),
+    _signal_edit(lambda sig: sig._replace(strength=None)),
+    _signal_edit(lambda sig: sig._replace(time_in_force=TimeInForce.DAY)),
 )
 
 
@@ -610,7 +607,7 @@ def _replace_signal(scenario: Scenario, index: int, **changes: Any) -> Scenario 
     if index >= len(scenario.signals):
         return None
     signals = list(scenario.signals)
-    signals[index] = dataclasses.replace(signals[index], **changes)
+    signals[index] = signals[index]._replace(**changes)
     return dataclasses.replace(scenario, signals=tuple(signals))
 
 
