@@ -31,8 +31,9 @@ MAX_EXPONENT = 40
 MAX_MAGNITUDE = 20
 #: Money (cash, amounts, commissions) and prices, in currency units, below this.
 MAX_MONEY = 10**15
-#: Shares in one signal or sizer, and a bar's volume, at most this.
-MAX_QUANTITY = 10**15
+#: Shares in one signal or sizer, a bar's volume and an order id fit a signed 64-bit
+#: integer (an adapter may still refuse what its engine cannot hold: JavaScript past 2**53).
+MAX_QUANTITY = 2**63 - 1
 #: Integer timestamps fit a signed 64-bit integer (nanoseconds since 1970 do).
 MAX_INTEGER_TIMESTAMP = 2**63 - 1
 MAX_SYMBOL_CHARS = 64

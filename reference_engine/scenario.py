@@ -606,7 +606,7 @@ def _volume(value: object, where: str) -> int:
     if volume < 0:
         raise ScenarioError(f"{where}={short(value)} must not be negative")
     if volume > MAX_QUANTITY:
-        raise ScenarioError(f"{where}={short(value)} must be at most {MAX_QUANTITY:.0e}")
+        raise ScenarioError(f"{where}={short(value)} must be at most {MAX_QUANTITY:,}")
     # fractional volume (crypto feeds) rounds down: a fill may never exceed the bar
     return int(volume)
 

@@ -184,7 +184,10 @@ def test_the_limits_admit_the_sizes_cashfuzz_is_used_with() -> None:
 
     raw = _set(("initial_cash",), "10000000000.00")
     raw["signals"][0]["quantity"] = 10_000_000
+    # past JavaScript's exact integers: the loader admits it, an adapter may refuse it
+    raw["bars"][0]["volume"] = 2**60
     scenario = scenario_from_dict(raw)
+    assert scenario.bars[0].volume == 2**60
     assert scenario.config.initial_cash == 10**12
     assert scenario.signals[0].quantity == 10**7
     assert limits.MAX_BARS >= 1_000_000
