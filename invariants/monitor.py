@@ -15,6 +15,7 @@ from cashfuzz.reference_engine import (
     RunResult,
     Scenario,
     ScenarioError,
+    drive,
     event_to_dict,
     reference_factory,
     run_scenario,
@@ -225,8 +226,7 @@ def check_scenario(
         monitor.exclude(EQUITY_CHECKS)
     crash: str | None = None
     try:
-        for step in scenario.steps():
-            engine.step(step.timestamp, step.bars, step.signals, step.cancels)
+        drive(engine, scenario.steps())
     except InvariantViolation:
         pass
     except ScenarioError:

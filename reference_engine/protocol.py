@@ -7,7 +7,9 @@ it logs, with a snapshot of its books taken after that event. An engine that
 reserves nothing for open orders says so with ``reserves_cash = False``
 (read with ``getattr``, default True), and the reservation checks skip it; one
 whose snapshot can only derive equity from cash and marks says
-``reports_equity = False``, and the equity identity skips it.
+``reports_equity = False``, and the equity identity skips it. An engine that
+runs a whole data set at once may also define ``run_steps(steps)``: the harness
+(``run.drive``) then hands it every step in one call instead of calling ``step``.
 """
 
 from __future__ import annotations

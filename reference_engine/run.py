@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .config import EngineConfig
@@ -9,7 +10,7 @@ from .engine import Engine
 from .events import Event
 from .ledger import LedgerSnapshot
 from .protocol import EngineFactory, EngineUnderTest, Observer
-from .scenario import Scenario
+from .scenario import Scenario, Step
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,17 @@ def reference_factory(config: EngineConfig, observer: Observer | None = None) ->
     return Engine(config, observer)
 
 
+def drive(engine: EngineUnderTest, steps: Sequence[Step]) -> None:
+    """Feed ``steps`` to ``engine``: all at once to an engine with ``run_steps(steps)``
+    (one that runs a whole data set at once), else one ``step()`` per timestamp."""
+    run_steps = getattr(engine, "run_steps", None)
+    if run_steps is not None:
+        run_steps(steps)
+        return
+    for step in steps:
+        engine.step(step.timestamp, step.bars, step.signals, step.cancels)
+
+
 def run_scenario(
     scenario: Scenario,
     factory: EngineFactory = reference_factory,
@@ -31,6 +43,5 @@ def run_scenario(
 ) -> RunResult:
     """Run every step of ``scenario`` on a new engine and return its log and final books."""
     engine = factory(scenario.config, observer)
-    for step in scenario.steps():
-        engine.step(step.timestamp, step.bars, step.signals, step.cancels)
+    drive(engine, scenario.steps())
     return RunResult(scenario.config, tuple(engine.events), engine.snapshot())

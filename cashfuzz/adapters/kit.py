@@ -1,0 +1,652 @@
+"""The adapter kit: say what a broker did, in its own terms; get cashfuzz events and snapshots.
+
+An adapter subclasses ``StepEngine`` (its broker is driven one timestamp at a time)
+or ``WholeRunEngine`` (its broker runs a whole data set at once, driven once per
+scenario), implements ``account()`` (the broker's cash, positions and, when it
+has one, equity, read live), and reports what the broker does to ``self.tape``:
+
+* ``tape.begin(i)`` when the broker has step ``i``'s bars but has filled nothing
+  on them: logs ``MarketUpdated`` (marks = the bars' closes);
+* ``tape.size(signal)`` sizes a signal without a quantity as a typical strategy on
+  that broker would (the ``naive`` rule: the sizer's target from the broker's
+  equity minus its position, capped by the broker's cash; a SELL sells the
+  position) and logs the rejection when nothing is left to trade;
+* ``tape.placed(key, quantity)`` / ``tape.rejected(key, reason)`` for each signal,
+  in signal order: order ids follow signal order across the whole scenario, so
+  the n-th signal is order n whatever the broker calls it (``key``);
+  ``rejected`` of an order already placed is the broker refusing it later
+  (``FillRefused``: the order goes ACCEPTED -> REJECTED, which the invariants flag);
+* ``tape.filled(key, quantity, price, commission)``, ``tape.cancelled(key)``,
+  ``tape.expired(key)``; ``tape.cancel(cancel, broker_cancel)`` for a scenario cancel.
+
+Conversion (``reference_engine.money``, rounding half-to-even): cash, commissions and
+amounts in currency units (float, Decimal, int or str) become cents, prices ticks of
+0.0001, equity ticks; quantities must be whole. Nothing the invariants check is
+derived: after each event the snapshot holds ``account()`` as the broker reports it
+then, and a fill's ``cash_delta`` is the change of that reported cash (in cents)
+since the previous event, so ``cash_conservation`` shows cash moving without a fill,
+and a BUY fill that takes less than its commission. An engine that reports no
+equity sets ``reports_equity = False`` (the snapshot then derives it from cash and
+marks, and the equity identity is skipped); one that reserves cash for open orders
+sets ``reserves_cash = True`` and passes ``reserved=`` to ``placed`` and
+``released=`` to ``filled`` (a terminal order releases what it still holds).
+
+Events reach ``events`` and the observer at ``flush()``: after each step for a step
+engine, after the run for a whole-run engine (its per-event snapshots are taken
+while the broker runs, then replayed), so ``observer`` is never called from inside
+the broker's own code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from cashfuzz.reference_engine import (
+    TERMINAL_STATES,
+    Bar,
+    Cancel,
+    CancelIgnored,
+    EngineConfig,
+    Event,
+    FillRefused,
+    LedgerSnapshot,
+    MarketUpdated,
+    Observer,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderState,
+    OrderView,
+    Policy,
+    PositionView,
+    Reason,
+    Scenario,
+    Side,
+    Signal,
+    Step,
+    Timestamp,
+)
+from cashfuzz.reference_engine.money import format_cents, to_cents, to_ticks
+
+Amount = float | int | str | object
+"""A money amount or price as the broker reports it (float, Decimal, int or str)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """The broker's books as it reports them, in currency units and shares."""
+
+    cash: Amount
+    positions: Mapping[str, Amount] = field(default_factory=dict)
+    equity: Amount | None = None
+
+
+#: Words in a broker's reason string -> the Reason it is logged under (first match wins).
+_REASON_WORDS: tuple[tuple[tuple[str, ...], Reason], ...] = (
+    (("margin", "cash", "fund", "balance", "afford", "buying power", "liquidity"),
+     Reason.INSUFFICIENT_CASH),
+    (("nothing to sell", "flat", "no position"), Reason.NOTHING_TO_SELL),
+    (("short", "position", "exceed"), Reason.EXCEEDS_POSITION),
+    (("price",), Reason.NO_PRICE),
+)
+
+
+def reason_for(text: str) -> Reason:
+    """The Reason a broker's rejection text is logged under (ZERO_SIZE when none fits)."""
+    lowered = text.lower()
+    for words, reason in _REASON_WORDS:
+        if any(word in lowered for word in words):
+            return reason
+    return Reason.ZERO_SIZE
+
+
+def whole(quantity: Amount) -> int:
+    """A share quantity as an int; raise ValueError for a fractional one."""
+    value = float(quantity)  # type: ignore[arg-type]
+    if value != int(value):
+        raise ValueError(f"quantity={quantity!r} is not a whole number of shares")
+    return abs(int(value))
+
+
+@dataclass(slots=True)
+class _Order:
+    order_id: int
+    symbol: str
+    side: Side
+    quantity: int
+    signal: Signal
+    state: OrderState
+    filled: int = 0
+    cash_flow: int = 0
+    reserved: int = 0
+    reserved_initial: int = 0
+    released: int = 0
+    limit_price: int = 0
+
+    def view(self) -> OrderView:
+        return OrderView(
+            self.order_id,
+            self.symbol,
+            self.side,
+            self.quantity,
+            self.filled,
+            self.state,
+            self.reserved,
+            self.reserved_initial,
+            self.cash_flow,
+            self.released,
+            self.signal.time_in_force,
+            self.limit_price,
+        )
+
+
+class Tape:
+    """What one broker did in one scenario, as cashfuzz events with the snapshot after each.
+
+    Raises ValueError when the adapter reports something impossible (a fill of an
+    unknown order, more signals than the step has, a fractional quantity).
+    """
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        observer: Observer | None,
+        account: Callable[[], Account],
+        *,
+        reports_equity: bool = True,
+    ) -> None:
+        self.config = config
+        self.observer = observer
+        self.events: list[Event] = []
+        self.steps: list[Step] = []
+        self._account = account
+        self._reports_equity = reports_equity
+        self._pending: list[tuple[Event, LedgerSnapshot]] = []
+        self._orders: dict[int, _Order] = {}
+        self._views: dict[int, OrderView] = {}
+        self._ids: dict[Hashable, int] = {}
+        self._keys: dict[int, Hashable] = {}
+        self._marks: dict[str, int] = {}
+        self._signals = 0
+        self._cancels = 0
+        self._cash = config.initial_cash
+        self._step: Step | None = None
+        self._signal_base = 0
+        self._last = LedgerSnapshot(
+            config.initial_cash, config.initial_cash, 0, config.initial_cash * 100, (), (), ()
+        )
+
+    # --- time ---------------------------------------------------------------------------
+
+    @property
+    def step(self) -> Step:
+        if self._step is None:
+            raise ValueError("report nothing before tape.begin(step index)")
+        return self._step
+
+    @property
+    def timestamp(self) -> Timestamp:
+        return self.step.timestamp
+
+    def begin(self, index: int) -> Step:
+        """Step ``index`` starts: its bars are in the broker, nothing filled on them yet.
+        Logs MarketUpdated (when it has bars) and returns the step."""
+        step = self.steps[index]
+        if self._step is not None:
+            # every signal of the previous step must have been placed or rejected
+            self._signal_base += len(self._step.signals)
+            self._signals = max(self._signals, self._signal_base)
+        self._step = step
+        if step.bars:
+            marks = tuple((bar.symbol, bar.close) for bar in step.bars)
+            self._marks.update(marks)
+            self._record(MarketUpdated(step.timestamp, marks))
+        return step
+
+    # --- signals ------------------------------------------------------------------------
+
+    def _next_signal(self) -> tuple[int, Signal]:
+        offset = self._signals - self._signal_base
+        signals = self.step.signals
+        if offset >= len(signals):
+            raise ValueError(
+                f"step at {self.timestamp!r} has {len(signals)} signal(s); "
+                f"order {self._signals + 1} was reported beyond them"
+            )
+        self._signals += 1
+        return self._signals, signals[offset]
+
+    def size(self, signal: Signal) -> int:
+        """The quantity a typical strategy on this broker orders for ``signal`` (0: the
+        rejection is logged and the adapter places nothing)."""
+        if signal.quantity is not None:
+            return signal.quantity
+        account = self._account()
+        held = _signed(account.positions.get(signal.symbol, 0))
+        if signal.side is Side.SELL:
+            if held <= 0:
+                self._reject_signal(0, Reason.NOTHING_TO_SELL, "the broker's position is flat")
+                return 0
+            return held
+        reference = self._marks[signal.symbol]
+        equity = self._equity(account, to_cents(account.cash))
+        strength = Fraction(1) if signal.strength is None else Fraction(signal.strength)
+        target = self.config.sizer.target(reference, equity, strength)
+        wanted = target - held
+        if wanted <= 0:
+            reason = Reason.TARGET_REACHED if target > 0 else Reason.ZERO_SIZE
+            self._reject_signal(0, reason, f"target {target} shares, holding {held}")
+            return 0
+        costs = self.config.costs
+        cash = to_cents(account.cash)
+        limit = costs.limit_price(reference)
+        if costs.buy_total(wanted * limit) <= cash:
+            return wanted
+        fits = 0 if self.config.policy is Policy.REJECT else costs.affordable(cash, limit)
+        if fits == 0:
+            detail = f"{wanted} shares need more than the broker's cash {format_cents(cash)}"
+            self._reject_signal(wanted, Reason.INSUFFICIENT_CASH, detail)
+        return fits
+
+    def _reject_signal(self, requested: int, reason: Reason, detail: str) -> None:
+        order_id, signal = self._next_signal()
+        self._orders[order_id] = _Order(
+            order_id, signal.symbol, signal.side, requested, signal, OrderState.REJECTED
+        )
+        self._record(
+            OrderRejected(
+                self.timestamp,
+                order_id,
+                order_id - 1,
+                signal.symbol,
+                signal.side,
+                requested,
+                reason,
+                detail,
+            ),
+            order_id,
+        )
+
+    def placed(self, key: Hashable, quantity: Amount, *, reserved: Amount = 0) -> int:
+        """The next signal became the broker's live order ``key`` for ``quantity``
+        shares; returns its cashfuzz order id."""
+        order_id, signal = self._next_signal()
+        shares = whole(quantity)
+        requested = signal.quantity if signal.quantity is not None else shares
+        resized = Reason.INSUFFICIENT_CASH if shares < requested else None
+        reference = self._marks.get(signal.symbol, 0)
+        held = to_cents(reserved)
+        limit = self.config.costs.limit_price(reference) if held else 0
+        self._orders[order_id] = _Order(
+            order_id,
+            signal.symbol,
+            signal.side,
+            shares,
+            signal,
+            OrderState.ACCEPTED,
+            reserved=held,
+            reserved_initial=held,
+            limit_price=limit,
+        )
+        self._ids[key] = order_id
+        self._keys[order_id] = key
+        self._record(
+            OrderAccepted(
+                self.timestamp,
+                order_id,
+                order_id - 1,
+                signal.symbol,
+                signal.side,
+                shares,
+                requested,
+                reference,
+                limit,
+                held,
+                signal.time_in_force,
+                resized,
+            ),
+            order_id,
+        )
+        return order_id
+
+    def rejected(
+        self,
+        key: Hashable | None,
+        reason: str,
+        *,
+        needed: Amount = 0,
+        price: Amount = 0,
+    ) -> int:
+        """The broker refused: the next signal (``key`` None or not yet placed), logged as
+        OrderRejected, or live order ``key`` (it needed ``needed`` at ``price``), logged as
+        FillRefused. Returns the order id."""
+        order_id = self._ids.get(key) if key is not None else None
+        if order_id is None:
+            order_id = self._signals + 1
+            signal = self.step.signals[self._signals - self._signal_base]
+            requested = signal.quantity or 0
+            self._reject_signal(requested, reason_for(reason), reason)
+            if key is not None:
+                self._ids[key] = order_id
+            return order_id
+        order = self._orders[order_id]
+        if order.state in TERMINAL_STATES:
+            return order_id
+        order.state = OrderState.REJECTED
+        self._release_rest(order)
+        self._record(
+            FillRefused(
+                self.timestamp,
+                order_id,
+                order.symbol,
+                order.side,
+                order.quantity - order.filled,
+                to_ticks(price),
+                to_cents(needed),
+                to_cents(self._account().cash),
+            ),
+            order_id,
+        )
+        return order_id
+
+    # --- what happened to live orders ---------------------------------------------------
+
+    def order_id(self, key: Hashable) -> int:
+        """The cashfuzz order id of the broker's order ``key``."""
+        try:
+            return self._ids[key]
+        except KeyError:
+            raise ValueError(f"the broker's order {key!r} was never placed") from None
+
+    def key(self, order_id: int) -> Hashable | None:
+        """The broker's key of cashfuzz order ``order_id`` (None: not placed)."""
+        return self._keys.get(order_id)
+
+    def is_open(self, key: Hashable) -> bool:
+        """Whether the broker's order ``key`` is still live as far as the tape knows."""
+        return self._orders[self.order_id(key)].state not in TERMINAL_STATES
+
+    def filled(
+        self,
+        key: Hashable,
+        quantity: Amount,
+        price: Amount,
+        commission: Amount = 0,
+        *,
+        released: Amount = 0,
+        cash: Amount | None = None,
+    ) -> None:
+        """The broker filled ``quantity`` of order ``key`` at ``price`` for ``commission``.
+        ``cash``, when given, is the cash the broker says this fill left (for a broker that
+        books a fill it cannot pay only after the fact); otherwise ``account().cash``."""
+        order = self._orders[self.order_id(key)]
+        shares = whole(quantity)
+        account = self._account()
+        after = to_cents(account.cash if cash is None else cash)
+        delta = after - self._cash
+        order.filled += shares
+        order.cash_flow += delta
+        freed = min(to_cents(released), order.reserved)
+        order.reserved -= freed
+        order.released += freed
+        order.state = (
+            OrderState.FILLED if order.filled >= order.quantity else OrderState.PARTIALLY_FILLED
+        )
+        if order.state is OrderState.FILLED:
+            freed += self._release_rest(order)
+        event = OrderFilled(
+            self.timestamp,
+            order.order_id,
+            order.symbol,
+            order.side,
+            shares,
+            to_ticks(price),
+            to_cents(commission),
+            delta,
+            freed,
+            order.filled,
+            order.quantity - order.filled,
+        )
+        self._record(event, order.order_id, account, after)
+
+    def cancelled(self, key: Hashable) -> None:
+        """The broker cancelled live order ``key`` on its own (not for a scenario cancel)."""
+        self._close(key, OrderState.CANCELLED, -1)
+
+    def expired(self, key: Hashable) -> None:
+        """Live order ``key`` expired at the broker."""
+        self._close(key, OrderState.EXPIRED, -1)
+
+    def cancel(self, cancel: Cancel, broker_cancel: Callable[[Hashable], bool]) -> None:
+        """Handle a scenario cancel: ``broker_cancel(key)`` asks the broker and says whether
+        it cancelled; an unknown or finished order is logged as CancelIgnored."""
+        index = self._cancels
+        self._cancels += 1
+        order = self._orders.get(cancel.order_id)
+        key = self._keys.get(cancel.order_id)
+        if order is None or key is None:
+            state = None if order is None else order.state
+            reason = Reason.UNKNOWN_ORDER if state is None else Reason.ALREADY_TERMINAL
+            self._record(CancelIgnored(self.timestamp, cancel.order_id, index, reason, state))
+        elif order.state in TERMINAL_STATES:
+            self._record(
+                CancelIgnored(
+                    self.timestamp, cancel.order_id, index, Reason.ALREADY_TERMINAL, order.state
+                )
+            )
+        elif broker_cancel(key):
+            self._close(key, OrderState.CANCELLED, index)
+        else:
+            self._record(
+                CancelIgnored(
+                    self.timestamp, cancel.order_id, index, Reason.UNKNOWN_ORDER, order.state
+                )
+            )
+
+    def _close(self, key: Hashable, state: OrderState, cancel_index: int) -> None:
+        order = self._orders[self.order_id(key)]
+        if order.state in TERMINAL_STATES:
+            return
+        order.state = state
+        released = self._release_rest(order)
+        event: Event = (
+            OrderCancelled(self.timestamp, order.order_id, cancel_index, released)
+            if state is OrderState.CANCELLED
+            else OrderExpired(self.timestamp, order.order_id, released)
+        )
+        self._record(event, order.order_id)
+
+    @staticmethod
+    def _release_rest(order: _Order) -> int:
+        rest = order.reserved
+        order.reserved = 0
+        return rest
+
+    # --- snapshots and delivery ---------------------------------------------------------
+
+    def _equity(self, account: Account, cash: int) -> int:
+        if self._reports_equity:
+            if account.equity is None:
+                raise ValueError("reports_equity is True but account() gave no equity")
+            return to_ticks(account.equity)
+        value = cash * 100
+        for symbol, quantity in account.positions.items():
+            value += _signed(quantity) * self._marks.get(symbol, 0)
+        return value
+
+    def _record(
+        self,
+        event: Event,
+        order_id: int | None = None,
+        account: Account | None = None,
+        cash: int | None = None,
+    ) -> None:
+        if account is None:
+            account = self._account()
+        if cash is None:
+            cash = to_cents(account.cash)
+        self._cash = cash
+        if order_id is not None:
+            self._views[order_id] = self._orders[order_id].view()
+        orders = tuple(self._views.values())
+        reserved = sum(o.reserved for o in orders if o.is_open)
+        positions = tuple(
+            PositionView(symbol, _signed(quantity), 0, 0)
+            for symbol, quantity in sorted(account.positions.items())
+        )
+        self._last = LedgerSnapshot(
+            self.config.initial_cash,
+            cash,
+            reserved,
+            self._equity(account, cash),
+            orders,
+            positions,
+            tuple(sorted(self._marks.items())),
+        )
+        self._pending.append((event, self._last))
+
+    def flush(self) -> None:
+        """Deliver the recorded events, in order, to ``events`` and the observer."""
+        pending, self._pending = self._pending, []
+        for event, after in pending:
+            self.events.append(event)
+            if self.observer is not None:
+                self.observer(event, after)
+
+    def snapshot(self) -> LedgerSnapshot:
+        """The books after the last recorded event."""
+        return self._last
+
+
+def _signed(quantity: Amount) -> int:
+    shares = whole(quantity)
+    return -shares if float(quantity) < 0 else shares  # type: ignore[arg-type]
+
+
+class KitEngine:
+    """What step and whole-run adapters share: the tape, ``events``, ``snapshot``."""
+
+    reserves_cash = False
+    reports_equity = True
+
+    def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
+        self.config = config
+        self.tape = Tape(config, observer, self.account, reports_equity=self.reports_equity)
+        self.events = self.tape.events
+
+    def account(self) -> Account:
+        """The broker's cash, positions (and equity) now, as it reports them."""
+        raise NotImplementedError
+
+    def snapshot(self) -> LedgerSnapshot:
+        return self.tape.snapshot()
+
+
+class StepEngine(KitEngine):
+    """An adapter for a broker driven one timestamp at a time: implement ``on_step``."""
+
+    def step(
+        self,
+        timestamp: Timestamp,
+        bars: Sequence[Bar] = (),
+        signals: Sequence[Signal] = (),
+        cancels: Sequence[Cancel] = (),
+    ) -> None:
+        tape = self.tape
+        tape.steps.append(Step(timestamp, tuple(bars), tuple(signals), tuple(cancels)))
+        try:
+            self.on_step(tape.begin(len(tape.steps) - 1))
+        finally:
+            tape.flush()
+
+    def on_step(self, step: Step) -> None:
+        """Feed the step to the broker and report to ``self.tape`` what it did."""
+        raise NotImplementedError
+
+
+class WholeRunEngine(KitEngine):
+    """An adapter for a broker that runs a whole data set at once: implement ``run``.
+
+    The harness hands it every step at once (``run_steps``), so the broker runs once
+    per scenario. Driven with ``step()`` instead, it collects the steps and runs at
+    the first ``snapshot()``.
+    """
+
+    def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
+        super().__init__(config, observer)
+        self._ran = False
+
+    def run_steps(self, steps: Iterable[Step]) -> None:
+        """Run the broker once over ``steps`` and deliver every event."""
+        if self._ran:
+            raise RuntimeError("a whole-run engine runs once; build a new one")
+        self._ran = True
+        self.tape.steps.extend(steps)
+        try:
+            self.run(tuple(self.tape.steps))
+        finally:
+            self.tape.flush()
+
+    def step(
+        self,
+        timestamp: Timestamp,
+        bars: Sequence[Bar] = (),
+        signals: Sequence[Signal] = (),
+        cancels: Sequence[Cancel] = (),
+    ) -> None:
+        if self._ran:
+            raise RuntimeError("a whole-run engine runs once; step() after it ran")
+        self.tape.steps.append(Step(timestamp, tuple(bars), tuple(signals), tuple(cancels)))
+
+    def snapshot(self) -> LedgerSnapshot:
+        if not self._ran:
+            self.run_steps(())
+        return self.tape.snapshot()
+
+    def run(self, steps: tuple[Step, ...]) -> None:
+        """Run the broker over ``steps``, calling ``tape.begin(i)`` as each step starts."""
+        raise NotImplementedError
+
+
+class Factory:
+    """``Factory(Engine, unsupported=..., adapt_scenario=...)`` is an engine factory
+    ``factory(config, observer)`` that also declares the engine's limits, as the gate
+    reads them: ``unsupported(scenario)`` (why it cannot run, or None) and
+    ``adapt_scenario(scenario)`` (the nearest scenario it can run)."""
+
+    def __init__(
+        self,
+        engine: Callable[[EngineConfig, Observer | None], KitEngine],
+        *,
+        unsupported: Callable[[Scenario], str | None] | None = None,
+        adapt_scenario: Callable[[Scenario], Scenario] | None = None,
+        name: str | None = None,
+    ) -> None:
+        self._engine = engine
+        self._name = name or str(getattr(engine, "__name__", "engine"))
+        if unsupported is not None:
+            self.unsupported = unsupported
+        if adapt_scenario is not None:
+            self.adapt_scenario = adapt_scenario
+
+    def __call__(self, config: EngineConfig, observer: Observer | None = None) -> KitEngine:
+        return self._engine(config, observer)
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+__all__ = [
+    "Account",
+    "Factory",
+    "KitEngine",
+    "StepEngine",
+    "Tape",
+    "WholeRunEngine",
+    "reason_for",
+    "whole",
+]
