@@ -42,6 +42,13 @@ def scenario_mode_factory(config: EngineConfig, observer: Observer | None = None
     return Engine(config, observer)
 
 
+#: ``--engine`` name -> (package it needs, adapter module, factory, pip extra).
+_OPTIONAL = {
+    "backtesting": ("backtesting", "cashfuzz.adapters.backtesting", "backtesting_factory", "backtesting"),
+    "nautilus": ("nautilus_trader", "cashfuzz.adapters.nautilus", "nautilus_factory", "nautilus"),
+}
+
+
 def resolve_engine(name: str | None) -> EngineFactory:
     """The factory for an ``--engine`` value (None: the scenario's own mode)."""
     if name is None:
@@ -59,6 +66,14 @@ def resolve_engine(name: str | None) -> EngineFactory:
         from cashfuzz.adapters.backtrader.adapter import backtrader_factory
 
         return cast(EngineFactory, backtrader_factory)
+    if name in _OPTIONAL:
+        package, module_name, attribute, extra = _OPTIONAL[name]
+        if importlib.util.find_spec(package) is None:
+            raise UsageError(
+                f"--engine {name} needs the {package} package: pip install 'cashfuzz[{extra}]' "
+                f"(in a checkout: pip install -e '.[{extra}]')"
+            )
+        return cast(EngineFactory, getattr(importlib.import_module(module_name), attribute))
     if name.startswith("zoo:"):
         from cashfuzz.zoo import ZOO
 

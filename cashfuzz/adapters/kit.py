@@ -40,7 +40,7 @@ the broker's own code.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from cashfuzz.reference_engine import (
@@ -50,6 +50,7 @@ from cashfuzz.reference_engine import (
     CancelIgnored,
     EngineConfig,
     Event,
+    FillAt,
     FillRefused,
     LedgerSnapshot,
     MarketUpdated,
@@ -366,6 +367,10 @@ class Tape:
         """The broker's key of cashfuzz order ``order_id`` (None: not placed)."""
         return self._keys.get(order_id)
 
+    def knows(self, key: Hashable) -> bool:
+        """Whether the broker's order ``key`` was placed or rejected on this tape."""
+        return key in self._ids
+
     def is_open(self, key: Hashable) -> bool:
         """Whether the broker's order ``key`` is still live as far as the tape knows."""
         return self._orders[self.order_id(key)].state not in TERMINAL_STATES
@@ -612,26 +617,119 @@ class WholeRunEngine(KitEngine):
         raise NotImplementedError
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What an engine cannot express: more than ``max_symbols`` symbols, bounded random
+    slippage (``random_slippage=False``), a timestamp without a bar for every symbol
+    (``aligned=True``), ``fill_at`` other than ``fill_at`` (None: either), a minimum
+    commission (``commission_min=False``)."""
+
+    max_symbols: int | None = None
+    random_slippage: bool = True
+    aligned: bool = False
+    fill_at: FillAt | None = None
+    commission_min: bool = True
+
+    def unsupported(self, scenario: Scenario) -> str | None:
+        """Why the engine cannot run ``scenario`` (naming the field), or None."""
+        symbols = scenario.symbols
+        if self.max_symbols is not None and len(symbols) > self.max_symbols:
+            return (
+                f"bars name {len(symbols)} symbols ({', '.join(symbols[:3])}): the engine "
+                f"trades at most {self.max_symbols}; adapt_scenario keeps the first"
+            )
+        costs = scenario.config.costs
+        if not self.random_slippage and costs.random_slippage and costs.max_slippage:
+            return (
+                "costs.max_slippage_bps draws bounded random slippage, which the engine "
+                "cannot model: use costs.slippage_bps (fixed)"
+            )
+        if not self.commission_min and costs.commission_min:
+            return (
+                f"costs.commission_min={format_cents(costs.commission_min)}: the engine's fee "
+                "model has no minimum commission"
+            )
+        if self.fill_at is not None and scenario.config.fill_at is not self.fill_at:
+            return f"fill_at={scenario.config.fill_at.value}: the engine fills {self.fill_at.value}"
+        if self.aligned:
+            for step in scenario.steps():
+                present = {bar.symbol for bar in step.bars}
+                if present != set(symbols):
+                    missing = sorted(set(symbols) - present)[0]
+                    return (
+                        f"timestamp={step.timestamp!r} has no bar for symbol={missing!r}: the "
+                        "engine needs a bar for every symbol at every timestamp"
+                    )
+        return None
+
+    def adapt(self, scenario: Scenario) -> Scenario:
+        """The nearest scenario the engine can run: the first ``max_symbols`` symbols (the
+        others' signals dropped, cancels renumbered), random slippage fixed at its
+        maximum, ``fill_at`` set, and flat volume-0 bars where a symbol has none."""
+        config, signals, cancels = scenario.config, scenario.signals, scenario.cancels
+        bars = scenario.bars
+        if self.max_symbols is not None and len(scenario.symbols) > self.max_symbols:
+            keep = set(scenario.symbols[: self.max_symbols])
+            bars = tuple(bar for bar in bars if bar.symbol in keep)
+            ids: dict[int, int] = {}
+            ordered = [s for step in scenario.steps() for s in step.signals]
+            for index, signal in enumerate(ordered):
+                if signal.symbol in keep:
+                    ids[index + 1] = len(ids) + 1
+            signals = tuple(s for s in signals if s.symbol in keep)
+            cancels = tuple(
+                Cancel(c.timestamp, ids[c.order_id]) for c in cancels if c.order_id in ids
+            )
+        costs = config.costs
+        if not self.random_slippage and costs.random_slippage:
+            config = replace(config, costs=replace(costs, random_slippage=False))
+        if not self.commission_min and costs.commission_min:
+            config = replace(config, costs=replace(config.costs, commission_min=0))
+        if self.fill_at is not None:
+            config = replace(config, fill_at=self.fill_at)
+        if self.aligned:
+            bars = _aligned(Scenario(config, bars, signals, cancels))
+        adapted = Scenario(config, bars, signals, cancels, scenario.description)
+        return scenario if adapted == scenario else adapted
+
+
+def _aligned(scenario: Scenario) -> tuple[Bar, ...]:
+    """``scenario``'s bars plus a flat, volume-0 bar at the last close (before a
+    symbol's first bar: at that bar's open) wherever a timestamp lacks one."""
+    first: dict[str, int] = {}
+    for bar in scenario.bars:
+        first.setdefault(bar.symbol, bar.open)
+    last: dict[str, int] = {}
+    added: list[Bar] = []
+    for step in scenario.steps():
+        present = {bar.symbol: bar for bar in step.bars}
+        for symbol in scenario.symbols:
+            if symbol in present:
+                last[symbol] = present[symbol].close
+                continue
+            price = last.get(symbol, first[symbol])
+            added.append(Bar(step.timestamp, symbol, price, price, price, price, 0))
+    return (*scenario.bars, *added)
+
+
 class Factory:
-    """``Factory(Engine, unsupported=..., adapt_scenario=...)`` is an engine factory
-    ``factory(config, observer)`` that also declares the engine's limits, as the gate
-    reads them: ``unsupported(scenario)`` (why it cannot run, or None) and
+    """``Factory(Engine, Limits(...))`` is an engine factory ``factory(config, observer)``
+    that also declares the engine's limits as the gate reads them:
+    ``unsupported(scenario)`` (why it cannot run, or None) and
     ``adapt_scenario(scenario)`` (the nearest scenario it can run)."""
 
     def __init__(
         self,
         engine: Callable[[EngineConfig, Observer | None], KitEngine],
+        limits: Limits | None = None,
         *,
-        unsupported: Callable[[Scenario], str | None] | None = None,
-        adapt_scenario: Callable[[Scenario], Scenario] | None = None,
         name: str | None = None,
     ) -> None:
         self._engine = engine
         self._name = name or str(getattr(engine, "__name__", "engine"))
-        if unsupported is not None:
-            self.unsupported = unsupported
-        if adapt_scenario is not None:
-            self.adapt_scenario = adapt_scenario
+        self.limits = limits or Limits()
+        self.unsupported = self.limits.unsupported
+        self.adapt_scenario = self.limits.adapt
 
     def __call__(self, config: EngineConfig, observer: Observer | None = None) -> KitEngine:
         return self._engine(config, observer)
@@ -643,6 +741,7 @@ class Factory:
 __all__ = [
     "Account",
     "Factory",
+    "Limits",
     "KitEngine",
     "StepEngine",
     "Tape",
