@@ -41,6 +41,9 @@ from cashfuzz.reference_engine.money import format_cents, format_ticks
 
 LIMITS = Limits(random_slippage=False, aligned=True, fill_at=FillAt.SAME_CLOSE, commission_min=False)
 _DAY_NS = 86_400 * 10**9
+#: Step i's bars are stamped 2020-01-01 + i days: nautilus 1.221.0 aborts the process
+#: ("double free or corruption") when a backtest's data starts at timestamp 0.
+_START_NS = 1_577_836_800 * 10**9
 
 
 class NautilusEngine(WholeRunEngine):
@@ -68,7 +71,7 @@ class NautilusEngine(WholeRunEngine):
             self.ids[symbol] = nt.InstrumentId(nt.Symbol(symbol), nt.venue)
             engine.add_instrument(nt.equity(self.ids[symbol], rate))
             bar_type = nt.BarType.from_str(f"{symbol}.SIM-1-DAY-LAST-EXTERNAL")
-            engine.add_data([nt.bar(bar_type, b, i * _DAY_NS) for i, s in enumerate(steps) for b in s.bars if b.symbol == symbol])
+            engine.add_data([nt.bar(bar_type, b, _START_NS + i * _DAY_NS) for i, s in enumerate(steps) for b in s.bars if b.symbol == symbol])
         self.strategy = nt.Drive(self, steps)
         engine.add_strategy(self.strategy)
         try:
@@ -78,14 +81,15 @@ class NautilusEngine(WholeRunEngine):
             engine.dispose()
 
     def _unreported_fills(self, engine: Any) -> None:
+        nt = _nautilus()
         for order in engine.cache.orders():
             key = order.client_order_id
             if self.tape.knows(key) and self.tape.is_open(key) and order.filled_qty > 0:
-                balance = self.account().cash
-                fee = sum((money.as_decimal() for money in order.commissions()), Decimal(0))
                 price, quantity = Decimal(str(order.avg_px)), order.filled_qty.as_decimal()
-                sign = -1 if order.side == _nautilus().OrderSide.BUY else 1
-                cash = Decimal(str(balance)) + sign * quantity * price - fee
+                fee = sum((money.as_decimal() for money in order.commissions()), Decimal(0))
+                # the balance nautilus computed, and refused, for this fill (its Money rounding)
+                flow = nt.Money(quantity * price * (-1 if order.side == nt.OrderSide.BUY else 1), nt.USD)
+                cash = Decimal(str(self.account().cash)) + flow.as_decimal() - fee
                 self.tape.filled(key, quantity, price, fee, cash=cash)
 
 
@@ -125,7 +129,7 @@ def _nautilus() -> Any:
                 self.subscribe_bars(BarType.from_str(f"{symbol}.SIM-1-DAY-LAST-EXTERNAL"))
 
         def on_bar(self, bar: Any) -> None:
-            tape, index = self.adapter.tape, bar.ts_event // _DAY_NS
+            tape, index = self.adapter.tape, (bar.ts_event - _START_NS) // _DAY_NS
             if self.seen == 0:
                 tape.begin(index)
             self.seen += 1
