@@ -9,12 +9,12 @@ in front), and has no order callbacks, so the adapter watches its broker:
   (it reserves nothing: ``reserves_cash = False``); sized by the kit's naive rule
   against the broker's cash when the signal has no quantity;
 * at the next open (or the signal bar's close with ``fill_at`` same_close, its
-  ``trade_on_close``) the broker takes the order off its queue: the shares it traded,
-  closing trades first then opening one, are one ``OrderFilled`` at that price with
-  the broker's own commission; when it traded fewer shares than ordered it had
-  cancelled the rest "due to insufficient margin" (a UserWarning, silenced here and
-  reported instead): ``FillRefused``, a BUY it cannot afford or the opening part of
-  a SELL beyond the position, which the invariants flag;
+  ``trade_on_close``) the broker executes the order: each trade it closes, then the
+  one it opens, is an ``OrderFilled`` at that price with the broker's own commission
+  (so a SELL larger than the position is a partial fill that closes it, then a fill
+  that opens a short); an order it takes off its queue without trading all of it was
+  cancelled "due to insufficient margin" (a UserWarning, silenced here and reported
+  instead): ``FillRefused`` at the strategy's next call, which the invariants flag;
 * a scenario cancel -> ``Order.cancel()`` -> ``OrderCancelled`` (orders never expire).
 
 Cash is reported in cash-account terms from the broker's own figures: its cash
@@ -30,128 +30,84 @@ projects a scenario onto one symbol with a bar at every timestamp.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import warnings
-from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
-from cashfuzz.adapters.kit import Account, Factory, Limits, WholeRunEngine
-from cashfuzz.reference_engine import Bar, FillAt, Scenario, ScenarioError, Side, Step
-from cashfuzz.reference_engine.money import CENTS_PER_UNIT, SLIPPAGE_SCALE, TICKS_PER_UNIT
+import backtesting  # type: ignore[import-untyped]
+
+from cashfuzz.adapters.kit import Account, Factory, Limits, WholeRunEngine, ohlc_frame
+from cashfuzz.reference_engine import FillAt, Side, Step
+from cashfuzz.reference_engine.money import CENTS_PER_UNIT, SLIPPAGE_SCALE
 
 
-LIMITS = Limits(max_symbols=1, random_slippage=False, aligned=True)
+#: No stats (about 90 % of a short run; the adapter reads none) and no progress bar.
+_QUIET = {"compute_stats": lambda **_: None, "_tqdm": lambda bars, **_: bars}
 
 
 class BacktestingEngine(WholeRunEngine):
     """backtesting.py's broker behind the kit; see the module docstring."""
 
     reports_equity = False
-    broker: Any = None
-    taken: list[float] = [0, 0.0, 0.0]  # shares, price, commission of the order in process
+    limits = Limits(max_symbols=1, random_slippage=False, aligned=True)
 
     def account(self) -> Account:
-        trades = self.broker.trades if self.broker else []
+        trades, cash = self.broker.trades, self.broker._cash
         cost = sum(trade.size * trade.entry_price for trade in trades)
-        cash = (self.broker._cash if self.broker else self.config.initial_cash / 100) - cost
-        return Account(cash, {self.symbol: sum(t.size for t in trades)} if trades else {})
+        return Account(cash - cost, {self.symbol: sum(trade.size for trade in trades)})
 
     def run(self, steps: tuple[Step, ...]) -> None:
-        import backtesting
-        import pandas as pd
-
-        if problem := LIMITS.unsupported(Scenario(self.config, tuple(_bars(steps)))):
-            raise ScenarioError(problem)
-        self.symbol, bars = steps[0].bars[0].symbol, [steps[0].bars[0]]
-        bars += [step.bars[0] for step in steps]  # the strategy first runs on the second bar
-        frame = pd.DataFrame(
-            [[b.open, b.high, b.low, b.close] for b in bars], columns=["Open", "High", "Low", "Close"]
-        ).set_index(pd.date_range("2000-01-03", periods=len(bars), freq="D")) / TICKS_PER_UNIT
-        costs, tape, engine = self.config.costs, self.tape, self
-
-        class Orders(list[Any]):
-            def remove(self, order: Any) -> None:
-                super().remove(order)
-                shares, price, fee = engine.taken
-                engine.taken = [0, 0.0, 0.0]
-                if order is engine.cancelling or not tape.is_open(order):
-                    return
-                if shares:
-                    tape.filled(order, shares, price, fee)
-                if shares < abs(order.size):
-                    tape.rejected(order, "insufficient margin", price=price)
-
-        class Broker(backtesting.backtesting._Broker):  # type: ignore[misc]
-            def __init__(self, **kwargs: Any) -> None:
-                super().__init__(**kwargs)
-                self.orders, engine.broker, engine.cancelling = Orders(), self, None
-
-            def next(self) -> None:
-                tape.begin(len(self._data) - 2)
-                super().next()
-
-            def _open_trade(self, price: float, size: int, *rest: Any) -> None:
-                engine.taken = [engine.taken[0] + abs(size), price, engine.taken[2]]
-                engine.taken[2] += self._commission(size, price)
-                super()._open_trade(price, size, *rest)
-
-            def _close_trade(self, trade: Any, price: float, time_index: int) -> None:
-                engine.taken = [engine.taken[0] + abs(trade.size), price, engine.taken[2]]
-                engine.taken[2] += self._commission(trade.size, price)
-                super()._close_trade(trade, price, time_index)
-
-        class Drive(backtesting.Strategy):  # type: ignore[misc]
-            def init(self) -> None:
-                pass
-
-            def next(self) -> None:
-                for signal in tape.step.signals:
-                    if quantity := tape.size(signal):
-                        place = self.buy if signal.side is Side.BUY else self.sell
-                        tape.placed(place(size=quantity), quantity)
-                for cancel in tape.step.cancels:
-                    tape.cancel(cancel, engine.cancel)
-
+        bars = [steps[0].bars[0], *(step.bars[0] for step in steps)]  # next() starts on bar 2
+        self.symbol, costs = bars[0].symbol, self.config.costs
         rate, minimum = float(costs.commission_rate), costs.commission_min / CENTS_PER_UNIT
-        with warnings.catch_warnings(), _quiet(backtesting.backtesting):
-            # "insufficient margin" is reported as FillRefused; the others are about stats
-            warnings.simplefilter("ignore", UserWarning)
+        with warnings.catch_warnings(), mock.patch.multiple(backtesting.backtesting, **_QUIET):
+            warnings.simplefilter("ignore", UserWarning)  # "insufficient margin": FillRefused
             test = backtesting.Backtest(
-                frame,
-                Drive,
-                cash=self.config.initial_cash / CENTS_PER_UNIT,
+                ohlc_frame(bars), _Drive, cash=self.config.initial_cash / CENTS_PER_UNIT,
                 spread=costs.max_slippage / SLIPPAGE_SCALE,
                 commission=lambda size, price: max(minimum, abs(size) * price * rate),
                 trade_on_close=self.config.fill_at is FillAt.SAME_CLOSE,
-            )
-            test._broker = functools.partial(Broker, **test._broker.keywords)
-            test.run()
-
-    def cancel(self, order: Any) -> bool:
-        self.cancelling = order
-        order.cancel()
-        return True
+            )  # fmt: skip
+            test._broker = functools.partial(_Broker, **test._broker.keywords, engine=self)
+            test.run(engine=self)
 
 
-def _bars(steps: tuple[Step, ...]) -> Iterator[Bar]:
-    return (bar for step in steps for bar in step.bars)
+class _Broker(backtesting.backtesting._Broker):  # type: ignore[misc]
+    def __init__(self, *, engine: BacktestingEngine, **options: Any) -> None:
+        super().__init__(**options)
+        self.tape, self.busy, engine.broker = engine.tape, False, self
+
+    def _process_orders(self) -> None:
+        self.tape.begin(self._i - 1)  # the bar is in; nothing filled on it yet
+        self.busy = True  # the order in process is self.orders[0]: market orders only
+        super()._process_orders()
+        self.busy = False
+
+    def _open_trade(self, price: float, size: int, *rest: Any) -> None:
+        super()._open_trade(price, size, *rest)
+        self.tape.filled(self.orders[0], abs(size), price, self._commission(size, price))
+
+    def _close_trade(self, trade: Any, price: float, time_index: int) -> None:
+        super()._close_trade(trade, price, time_index)
+        if self.busy:  # not a liquidation at zero equity, which no order asked for
+            fee = self._commission(trade.size, price)
+            self.tape.filled(self.orders[0], abs(trade.size), price, fee)
 
 
-@contextlib.contextmanager
-def _quiet(module: Any) -> Iterator[None]:
-    """Skip ``compute_stats`` (about 90 % of a short run; the adapter reads no stats)
-    and the progress bar."""
-    saved = module.compute_stats, module._tqdm
-    module.compute_stats, module._tqdm = (lambda **_: None), (lambda steps, **_: steps)
-    try:
-        yield
-    finally:
-        module.compute_stats, module._tqdm = saved
+class _Drive(backtesting.Strategy):  # type: ignore[misc]
+    engine: BacktestingEngine | None = None
+
+    def init(self) -> None:
+        pass
+
+    def next(self) -> None:
+        tape = self.engine.tape  # type: ignore[union-attr]
+        tape.dropped(lambda order: order in self._broker.orders, "insufficient margin")
+        tape.trade(lambda s, n: (self.buy if s.side is Side.BUY else self.sell)(size=n))
+        tape.cancels(lambda order: order.cancel() or True)
 
 
-backtesting_factory = Factory(BacktestingEngine, LIMITS, name="backtesting")
-unsupported = LIMITS.unsupported
-adapt_scenario = LIMITS.adapt
+backtesting_factory = Factory(BacktestingEngine, name="backtesting")
 
-__all__ = ["BacktestingEngine", "adapt_scenario", "backtesting_factory", "unsupported"]
+__all__ = ["BacktestingEngine", "backtesting_factory"]

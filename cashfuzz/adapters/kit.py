@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import Any
 
 from cashfuzz.reference_engine import (
     TERMINAL_STATES,
@@ -66,12 +67,13 @@ from cashfuzz.reference_engine import (
     PositionView,
     Reason,
     Scenario,
+    ScenarioError,
     Side,
     Signal,
     Step,
     Timestamp,
 )
-from cashfuzz.reference_engine.money import format_cents, to_cents, to_ticks
+from cashfuzz.reference_engine.money import TICKS_PER_UNIT, format_cents, to_cents, to_ticks
 
 Amount = float | int | str | object
 """A money amount or price as the broker reports it (float, Decimal, int or str)."""
@@ -88,8 +90,10 @@ class Account:
 
 #: Words in a broker's reason string -> the Reason it is logged under (first match wins).
 _REASON_WORDS: tuple[tuple[tuple[str, ...], Reason], ...] = (
-    (("margin", "cash", "fund", "balance", "afford", "buying power", "liquidity"),
-     Reason.INSUFFICIENT_CASH),
+    (
+        ("margin", "cash", "fund", "balance", "afford", "buying power", "liquidity"),
+        Reason.INSUFFICIENT_CASH,
+    ),
     (("nothing to sell", "flat", "no position"), Reason.NOTHING_TO_SELL),
     (("short", "position", "exceed"), Reason.EXCEEDS_POSITION),
     (("price",), Reason.NO_PRICE),
@@ -272,6 +276,19 @@ class Tape:
             order_id,
         )
 
+    def trade(self, place: Callable[[Signal, int], Hashable]) -> None:
+        """Each signal of the step, in order: sized (``size``), then ``place(signal,
+        quantity)`` asks the broker for the order and returns its key (``placed``)."""
+        for signal in self.step.signals:
+            quantity = self.size(signal)
+            if quantity:
+                self.placed(place(signal, quantity), quantity)
+
+    def cancels(self, broker_cancel: Callable[[Hashable], bool]) -> None:
+        """Each scenario cancel of the step, in order, through ``cancel``."""
+        for cancel in self.step.cancels:
+            self.cancel(cancel, broker_cancel)
+
     def placed(self, key: Hashable, quantity: Amount, *, reserved: Amount = 0) -> int:
         """The next signal became the broker's live order ``key`` for ``quantity``
         shares; returns its cashfuzz order id."""
@@ -366,6 +383,19 @@ class Tape:
     def key(self, order_id: int) -> Hashable | None:
         """The broker's key of cashfuzz order ``order_id`` (None: not placed)."""
         return self._keys.get(order_id)
+
+    def live(self) -> list[Hashable]:
+        """The keys of the broker's orders still live as far as the tape knows, in id order."""
+        return [
+            self._keys[i] for i, order in self._orders.items() if order.state not in TERMINAL_STATES
+        ]
+
+    def dropped(self, still_queued: Callable[[Hashable], bool], reason: str) -> None:
+        """For a broker without order callbacks: each live order it no longer holds
+        (``still_queued(key)`` false) was dropped unfilled, for ``reason``."""
+        for key in self.live():
+            if not still_queued(key):
+                self.rejected(key, reason)
 
     def knows(self, key: Hashable) -> bool:
         """Whether the broker's order ``key`` was placed or rejected on this tape."""
@@ -527,94 +557,24 @@ class Tape:
         return self._last
 
 
+def ohlc_frame(bars: Sequence[Bar]) -> Any:
+    """``bars`` of one symbol as a pandas DataFrame of float prices (Open, High, Low,
+    Close, Volume) on a daily DatetimeIndex from 2000-01-03, as pandas-based engines
+    take them."""
+    import pandas as pd
+
+    rows = [
+        [b.open / TICKS_PER_UNIT, b.high / TICKS_PER_UNIT, b.low / TICKS_PER_UNIT,
+         b.close / TICKS_PER_UNIT, float(b.volume)]
+        for b in bars
+    ]  # fmt: skip
+    index = pd.date_range("2000-01-03", periods=len(rows), freq="D")
+    return pd.DataFrame(rows, columns=["Open", "High", "Low", "Close", "Volume"], index=index)
+
+
 def _signed(quantity: Amount) -> int:
     shares = whole(quantity)
     return -shares if float(quantity) < 0 else shares  # type: ignore[arg-type]
-
-
-class KitEngine:
-    """What step and whole-run adapters share: the tape, ``events``, ``snapshot``."""
-
-    reserves_cash = False
-    reports_equity = True
-
-    def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
-        self.config = config
-        self.tape = Tape(config, observer, self.account, reports_equity=self.reports_equity)
-        self.events = self.tape.events
-
-    def account(self) -> Account:
-        """The broker's cash, positions (and equity) now, as it reports them."""
-        raise NotImplementedError
-
-    def snapshot(self) -> LedgerSnapshot:
-        return self.tape.snapshot()
-
-
-class StepEngine(KitEngine):
-    """An adapter for a broker driven one timestamp at a time: implement ``on_step``."""
-
-    def step(
-        self,
-        timestamp: Timestamp,
-        bars: Sequence[Bar] = (),
-        signals: Sequence[Signal] = (),
-        cancels: Sequence[Cancel] = (),
-    ) -> None:
-        tape = self.tape
-        tape.steps.append(Step(timestamp, tuple(bars), tuple(signals), tuple(cancels)))
-        try:
-            self.on_step(tape.begin(len(tape.steps) - 1))
-        finally:
-            tape.flush()
-
-    def on_step(self, step: Step) -> None:
-        """Feed the step to the broker and report to ``self.tape`` what it did."""
-        raise NotImplementedError
-
-
-class WholeRunEngine(KitEngine):
-    """An adapter for a broker that runs a whole data set at once: implement ``run``.
-
-    The harness hands it every step at once (``run_steps``), so the broker runs once
-    per scenario. Driven with ``step()`` instead, it collects the steps and runs at
-    the first ``snapshot()``.
-    """
-
-    def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
-        super().__init__(config, observer)
-        self._ran = False
-
-    def run_steps(self, steps: Iterable[Step]) -> None:
-        """Run the broker once over ``steps`` and deliver every event."""
-        if self._ran:
-            raise RuntimeError("a whole-run engine runs once; build a new one")
-        self._ran = True
-        self.tape.steps.extend(steps)
-        try:
-            self.run(tuple(self.tape.steps))
-        finally:
-            self.tape.flush()
-
-    def step(
-        self,
-        timestamp: Timestamp,
-        bars: Sequence[Bar] = (),
-        signals: Sequence[Signal] = (),
-        cancels: Sequence[Cancel] = (),
-    ) -> None:
-        if self._ran:
-            raise RuntimeError("a whole-run engine runs once; step() after it ran")
-        self.tape.steps.append(Step(timestamp, tuple(bars), tuple(signals), tuple(cancels)))
-
-    def snapshot(self) -> LedgerSnapshot:
-        if not self._ran:
-            self.run_steps(())
-        return self.tape.snapshot()
-
-    def run(self, steps: tuple[Step, ...]) -> None:
-        """Run the broker over ``steps``, calling ``tape.begin(i)`` as each step starts."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)
@@ -712,22 +672,111 @@ def _aligned(scenario: Scenario) -> tuple[Bar, ...]:
     return (*scenario.bars, *added)
 
 
+class KitEngine:
+    """What step and whole-run adapters share: the tape, ``events``, ``snapshot``, and
+    ``limits`` (what the engine cannot express; a config it cannot run raises
+    ScenarioError at construction, a whole-run engine's scenario before it runs)."""
+
+    reserves_cash = False
+    reports_equity = True
+    limits = Limits()
+
+    def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
+        problem = self.limits.unsupported(Scenario(config, ()))
+        if problem is not None:
+            raise ScenarioError(problem)
+        self.config = config
+        self.tape = Tape(config, observer, self.account, reports_equity=self.reports_equity)
+        self.events = self.tape.events
+
+    def account(self) -> Account:
+        """The broker's cash, positions (and equity) now, as it reports them."""
+        raise NotImplementedError
+
+    def snapshot(self) -> LedgerSnapshot:
+        return self.tape.snapshot()
+
+
+class StepEngine(KitEngine):
+    """An adapter for a broker driven one timestamp at a time: implement ``on_step``."""
+
+    def step(
+        self,
+        timestamp: Timestamp,
+        bars: Sequence[Bar] = (),
+        signals: Sequence[Signal] = (),
+        cancels: Sequence[Cancel] = (),
+    ) -> None:
+        tape = self.tape
+        tape.steps.append(Step(timestamp, tuple(bars), tuple(signals), tuple(cancels)))
+        try:
+            self.on_step(tape.begin(len(tape.steps) - 1))
+        finally:
+            tape.flush()
+
+    def on_step(self, step: Step) -> None:
+        """Feed the step to the broker and report to ``self.tape`` what it did."""
+        raise NotImplementedError
+
+
+class WholeRunEngine(KitEngine):
+    """An adapter for a broker that runs a whole data set at once: implement ``run``.
+
+    The harness hands it every step at once (``run_steps``), so the broker runs once
+    per scenario. Driven with ``step()`` instead, it collects the steps and runs at
+    the first ``snapshot()``.
+    """
+
+    def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
+        super().__init__(config, observer)
+        self._ran = False
+
+    def run_steps(self, steps: Iterable[Step]) -> None:
+        """Run the broker once over ``steps`` and deliver every event."""
+        if self._ran:
+            raise RuntimeError("a whole-run engine runs once; build a new one")
+        self._ran = True
+        self.tape.steps.extend(steps)
+        bars = tuple(bar for step in self.tape.steps for bar in step.bars)
+        problem = self.limits.unsupported(Scenario(self.config, bars))
+        if problem is not None:
+            raise ScenarioError(problem)
+        try:
+            self.run(tuple(self.tape.steps))
+        finally:
+            self.tape.flush()
+
+    def step(
+        self,
+        timestamp: Timestamp,
+        bars: Sequence[Bar] = (),
+        signals: Sequence[Signal] = (),
+        cancels: Sequence[Cancel] = (),
+    ) -> None:
+        if self._ran:
+            raise RuntimeError("a whole-run engine runs once; step() after it ran")
+        self.tape.steps.append(Step(timestamp, tuple(bars), tuple(signals), tuple(cancels)))
+
+    def snapshot(self) -> LedgerSnapshot:
+        if not self._ran:
+            self.run_steps(())
+        return self.tape.snapshot()
+
+    def run(self, steps: tuple[Step, ...]) -> None:
+        """Run the broker over ``steps``, calling ``tape.begin(i)`` as each step starts."""
+        raise NotImplementedError
+
+
 class Factory:
-    """``Factory(Engine, Limits(...))`` is an engine factory ``factory(config, observer)``
-    that also declares the engine's limits as the gate reads them:
+    """``Factory(Engine)`` is an engine factory ``factory(config, observer)`` that also
+    declares the engine's ``limits`` as the gate reads them:
     ``unsupported(scenario)`` (why it cannot run, or None) and
     ``adapt_scenario(scenario)`` (the nearest scenario it can run)."""
 
-    def __init__(
-        self,
-        engine: Callable[[EngineConfig, Observer | None], KitEngine],
-        limits: Limits | None = None,
-        *,
-        name: str | None = None,
-    ) -> None:
+    def __init__(self, engine: type[KitEngine], *, name: str | None = None) -> None:
         self._engine = engine
-        self._name = name or str(getattr(engine, "__name__", "engine"))
-        self.limits = limits or Limits()
+        self._name = name or engine.__name__
+        self.limits = engine.limits
         self.unsupported = self.limits.unsupported
         self.adapt_scenario = self.limits.adapt
 
@@ -746,6 +795,7 @@ __all__ = [
     "StepEngine",
     "Tape",
     "WholeRunEngine",
+    "ohlc_frame",
     "reason_for",
     "whole",
 ]

@@ -39,7 +39,6 @@ from cashfuzz.adapters.kit import Account, Factory, Limits, WholeRunEngine
 from cashfuzz.reference_engine import FillAt, Side, Step
 from cashfuzz.reference_engine.money import format_cents, format_ticks
 
-LIMITS = Limits(random_slippage=False, aligned=True, fill_at=FillAt.SAME_CLOSE, commission_min=False)
 _DAY_NS = 86_400 * 10**9
 #: Step i's bars are stamped 2020-01-01 + i days: nautilus 1.221.0 aborts the process
 #: ("double free or corruption") when a backtest's data starts at timestamp 0.
@@ -50,7 +49,9 @@ class NautilusEngine(WholeRunEngine):
     """nautilus_trader's backtest venue behind the kit; see the module docstring."""
 
     reports_equity = False
-    strategy: Any = None
+    limits = Limits(
+        random_slippage=False, aligned=True, fill_at=FillAt.SAME_CLOSE, commission_min=False
+    )
 
     def account(self) -> Account:
         portfolio, nt = self.strategy.portfolio, _nautilus()
@@ -59,19 +60,33 @@ class NautilusEngine(WholeRunEngine):
 
     def run(self, steps: tuple[Step, ...]) -> None:
         nt, config = _nautilus(), self.config
-        engine = nt.BacktestEngine(nt.BacktestEngineConfig(logging=nt.LoggingConfig(bypass_logging=True)))
+        engine = nt.BacktestEngine(
+            nt.BacktestEngineConfig(
+                logging=nt.LoggingConfig(bypass_logging=True), run_analysis=False
+            )
+        )
         engine.add_venue(
             venue=nt.venue, oms_type=nt.OmsType.NETTING, account_type=nt.AccountType.CASH,
             base_currency=nt.USD, starting_balances=[nt.Money.from_str(f"{format_cents(config.initial_cash)} USD")],
             bar_execution=True,
         )  # fmt: skip
         self.ids = {}
-        rate = Decimal(config.costs.commission_rate.numerator) / config.costs.commission_rate.denominator
+        rate = (
+            Decimal(config.costs.commission_rate.numerator)
+            / config.costs.commission_rate.denominator
+        )
         for symbol in sorted({bar.symbol for step in steps for bar in step.bars}):
             self.ids[symbol] = nt.InstrumentId(nt.Symbol(symbol), nt.venue)
             engine.add_instrument(nt.equity(self.ids[symbol], rate))
             bar_type = nt.BarType.from_str(f"{symbol}.SIM-1-DAY-LAST-EXTERNAL")
-            engine.add_data([nt.bar(bar_type, b, _START_NS + i * _DAY_NS) for i, s in enumerate(steps) for b in s.bars if b.symbol == symbol])
+            engine.add_data(
+                [
+                    nt.bar(bar_type, b, _START_NS + i * _DAY_NS)
+                    for i, s in enumerate(steps)
+                    for b in s.bars
+                    if b.symbol == symbol
+                ]
+            )
         self.strategy = nt.Drive(self, steps)
         engine.add_strategy(self.strategy)
         try:
@@ -88,7 +103,9 @@ class NautilusEngine(WholeRunEngine):
                 price, quantity = Decimal(str(order.avg_px)), order.filled_qty.as_decimal()
                 fee = sum((money.as_decimal() for money in order.commissions()), Decimal(0))
                 # the balance nautilus computed, and refused, for this fill (its Money rounding)
-                flow = nt.Money(quantity * price * (-1 if order.side == nt.OrderSide.BUY else 1), nt.USD)
+                flow = nt.Money(
+                    quantity * price * (-1 if order.side == nt.OrderSide.BUY else 1), nt.USD
+                )
                 cash = Decimal(str(self.account().cash)) + flow.as_decimal() - fee
                 self.tape.filled(key, quantity, price, fee, cash=cash)
 
@@ -139,15 +156,16 @@ def _nautilus() -> Any:
             for signal in tape.step.signals:
                 if quantity := tape.size(signal):
                     side = OrderSide.BUY if signal.side is Side.BUY else OrderSide.SELL
-                    order = self.order_factory.market(self.adapter.ids[signal.symbol], side, Quantity.from_int(quantity))
-                    self.submit_order(order)
+                    order = self.order_factory.market(
+                        self.adapter.ids[signal.symbol], side, Quantity.from_int(quantity)
+                    )
+                    self.submit_order(order)  # the risk engine may deny it, synchronously
                     if self.denied:
                         tape.rejected(order.client_order_id, self.denied)
-                        self.denied = ""
                     else:
                         tape.placed(order.client_order_id, quantity)
-            for cancel in tape.step.cancels:
-                tape.cancel(cancel, lambda key: bool(self.cancel_order(self.cache.order(key))))
+                    self.denied = ""
+            tape.cancels(lambda key: bool(self.cancel_order(self.cache.order(key))))
 
         def on_order_denied(self, event: Any) -> None:
             self.denied = str(event.reason)
@@ -161,14 +179,17 @@ def _nautilus() -> Any:
         def on_order_filled(self, event: Any) -> None:
             commission = event.commission.as_decimal()
             self.adapter.tape.filled(
-                event.client_order_id, event.last_qty.as_decimal(), event.last_px.as_decimal(), commission
+                event.client_order_id,
+                event.last_qty.as_decimal(),
+                event.last_px.as_decimal(),
+                commission,
             )
 
     return SimpleNamespace(**locals(), venue=Venue("SIM"))
 
 
-nautilus_factory = Factory(NautilusEngine, LIMITS, name="nautilus")
-unsupported = LIMITS.unsupported
-adapt_scenario = LIMITS.adapt
+nautilus_factory = Factory(NautilusEngine, name="nautilus")
+unsupported = NautilusEngine.limits.unsupported
+adapt_scenario = NautilusEngine.limits.adapt
 
 __all__ = ["NautilusEngine", "adapt_scenario", "nautilus_factory", "unsupported"]
