@@ -1,7 +1,8 @@
 """Resolve ``--engine`` names to engine factories.
 
 ``reference`` and ``naive`` are the reference engine in its two modes;
-``backtrader`` is backtrader's broker through ``cashfuzz.adapters.backtrader.adapter``;
+``backtrader`` is backtrader's broker through ``cashfuzz.adapters.backtrader.adapter``,
+``backtesting`` and ``nautilus`` backtesting.py and nautilus_trader through their adapters;
 ``zoo:NAME`` is a deliberately broken engine from ``cashfuzz.zoo``; and
 ``package.module:factory`` is any callable ``factory(config, observer)``
 returning an object that implements ``reference_engine.EngineUnderTest``.
@@ -42,10 +43,10 @@ def scenario_mode_factory(config: EngineConfig, observer: Observer | None = None
     return Engine(config, observer)
 
 
-#: ``--engine`` name -> (package it needs, adapter module, factory, pip extra).
+#: ``--engine`` name -> (package it needs, its adapter module with ``<name>_factory``).
 _OPTIONAL = {
-    "backtesting": ("backtesting", "cashfuzz.adapters.backtesting", "backtesting_factory", "backtesting"),
-    "nautilus": ("nautilus_trader", "cashfuzz.adapters.nautilus", "nautilus_factory", "nautilus"),
+    "backtesting": ("backtesting", "cashfuzz.adapters.backtesting"),
+    "nautilus": ("nautilus_trader", "cashfuzz.adapters.nautilus"),
 }
 
 
@@ -67,13 +68,14 @@ def resolve_engine(name: str | None) -> EngineFactory:
 
         return cast(EngineFactory, backtrader_factory)
     if name in _OPTIONAL:
-        package, module_name, attribute, extra = _OPTIONAL[name]
+        package, module_name = _OPTIONAL[name]
         if importlib.util.find_spec(package) is None:
             raise UsageError(
-                f"--engine {name} needs the {package} package: pip install 'cashfuzz[{extra}]' "
-                f"(in a checkout: pip install -e '.[{extra}]')"
+                f"--engine {name} needs the {package} package: pip install 'cashfuzz[{name}]' "
+                f"(in a checkout: pip install -e '.[{name}]')"
             )
-        return cast(EngineFactory, getattr(importlib.import_module(module_name), attribute))
+        module = importlib.import_module(module_name)
+        return cast(EngineFactory, getattr(module, f"{name}_factory"))
     if name.startswith("zoo:"):
         from cashfuzz.zoo import ZOO
 

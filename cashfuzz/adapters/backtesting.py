@@ -35,15 +35,14 @@ import warnings
 from typing import Any
 from unittest import mock
 
-import backtesting  # type: ignore[import-untyped]
+import backtesting
 
 from cashfuzz.adapters.kit import Account, Factory, Limits, WholeRunEngine, ohlc_frame
 from cashfuzz.reference_engine import FillAt, Side, Step
 from cashfuzz.reference_engine.money import CENTS_PER_UNIT, SLIPPAGE_SCALE
 
-
 #: No stats (about 90 % of a short run; the adapter reads none) and no progress bar.
-_QUIET = {"compute_stats": lambda **_: None, "_tqdm": lambda bars, **_: bars}
+_QUIET: dict[str, Any] = {"compute_stats": lambda **_: None, "_tqdm": lambda bars, **_: bars}
 
 
 class BacktestingEngine(WholeRunEngine):

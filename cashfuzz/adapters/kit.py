@@ -276,7 +276,7 @@ class Tape:
             order_id,
         )
 
-    def trade(self, place: Callable[[Signal, int], Hashable]) -> None:
+    def trade(self, place: Callable[[Signal, int], Any]) -> None:
         """Each signal of the step, in order: sized (``size``), then ``place(signal,
         quantity)`` asks the broker for the order and returns its key (``placed``)."""
         for signal in self.step.signals:
@@ -284,7 +284,7 @@ class Tape:
             if quantity:
                 self.placed(place(signal, quantity), quantity)
 
-    def cancels(self, broker_cancel: Callable[[Hashable], bool]) -> None:
+    def cancels(self, broker_cancel: Callable[[Any], bool]) -> None:
         """Each scenario cancel of the step, in order, through ``cancel``."""
         for cancel in self.step.cancels:
             self.cancel(cancel, broker_cancel)
@@ -390,7 +390,7 @@ class Tape:
             self._keys[i] for i, order in self._orders.items() if order.state not in TERMINAL_STATES
         ]
 
-    def dropped(self, still_queued: Callable[[Hashable], bool], reason: str) -> None:
+    def dropped(self, still_queued: Callable[[Any], bool], reason: str) -> None:
         """For a broker without order callbacks: each live order it no longer holds
         (``still_queued(key)`` false) was dropped unfilled, for ``reason``."""
         for key in self.live():
@@ -456,7 +456,7 @@ class Tape:
         """Live order ``key`` expired at the broker."""
         self._close(key, OrderState.EXPIRED, -1)
 
-    def cancel(self, cancel: Cancel, broker_cancel: Callable[[Hashable], bool]) -> None:
+    def cancel(self, cancel: Cancel, broker_cancel: Callable[[Any], bool]) -> None:
         """Handle a scenario cancel: ``broker_cancel(key)`` asks the broker and says whether
         it cancelled; an unknown or finished order is logged as CancelIgnored."""
         index = self._cancels
@@ -680,6 +680,8 @@ class KitEngine:
     reserves_cash = False
     reports_equity = True
     limits = Limits()
+    #: the engine's broker, for ``account()`` (set by the adapter once it has one)
+    broker: Any = None
 
     def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
         problem = self.limits.unsupported(Scenario(config, ()))
@@ -790,8 +792,8 @@ class Factory:
 __all__ = [
     "Account",
     "Factory",
-    "Limits",
     "KitEngine",
+    "Limits",
     "StepEngine",
     "Tape",
     "WholeRunEngine",

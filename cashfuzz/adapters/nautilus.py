@@ -31,14 +31,25 @@ not reported (``reports_equity = False``).
 
 from __future__ import annotations
 
-import functools
 from decimal import Decimal
 from typing import Any
 
+from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
+from nautilus_trader.config import LoggingConfig
+from nautilus_trader.model.currencies import USD
+from nautilus_trader.model.data import Bar as NautilusBar
+from nautilus_trader.model.data import BarType
+from nautilus_trader.model.enums import AccountType, OmsType, OrderSide
+from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
+from nautilus_trader.model.instruments import Equity
+from nautilus_trader.model.objects import Money, Price, Quantity
+from nautilus_trader.trading.strategy import Strategy
+
 from cashfuzz.adapters.kit import Account, Factory, Limits, WholeRunEngine
-from cashfuzz.reference_engine import FillAt, Side, Step
+from cashfuzz.reference_engine import Bar, FillAt, Side, Step
 from cashfuzz.reference_engine.money import format_cents, format_ticks
 
+VENUE = Venue("SIM")
 _DAY_NS = 86_400 * 10**9
 #: Step i's bars are stamped 2020-01-01 + i days: nautilus 1.221.0 aborts the process
 #: ("double free or corruption") when a backtest's data starts at timestamp 0.
@@ -54,142 +65,113 @@ class NautilusEngine(WholeRunEngine):
     )
 
     def account(self) -> Account:
-        portfolio, nt = self.strategy.portfolio, _nautilus()
-        balance = portfolio.account(nt.venue).balance_total(nt.USD).as_decimal()
+        portfolio = self.broker.portfolio
+        balance = portfolio.account(VENUE).balance_total(USD).as_decimal()
         return Account(balance, {s: portfolio.net_position(i) for s, i in self.ids.items()})
 
     def run(self, steps: tuple[Step, ...]) -> None:
-        nt, config = _nautilus(), self.config
-        engine = nt.BacktestEngine(
-            nt.BacktestEngineConfig(
-                logging=nt.LoggingConfig(bypass_logging=True), run_analysis=False
-            )
+        config = self.config
+        engine = BacktestEngine(
+            BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True), run_analysis=False)
         )
+        cash = Money.from_str(f"{format_cents(config.initial_cash)} USD")
         engine.add_venue(
-            venue=nt.venue, oms_type=nt.OmsType.NETTING, account_type=nt.AccountType.CASH,
-            base_currency=nt.USD, starting_balances=[nt.Money.from_str(f"{format_cents(config.initial_cash)} USD")],
-            bar_execution=True,
+            venue=VENUE, oms_type=OmsType.NETTING, account_type=AccountType.CASH,
+            base_currency=USD, starting_balances=[cash], bar_execution=True,
         )  # fmt: skip
-        self.ids = {}
-        rate = (
-            Decimal(config.costs.commission_rate.numerator)
-            / config.costs.commission_rate.denominator
-        )
+        rate = config.costs.commission_rate
+        fee = Decimal(rate.numerator) / rate.denominator
+        self.ids: dict[str, InstrumentId] = {}
         for symbol in sorted({bar.symbol for step in steps for bar in step.bars}):
-            self.ids[symbol] = nt.InstrumentId(nt.Symbol(symbol), nt.venue)
-            engine.add_instrument(nt.equity(self.ids[symbol], rate))
-            bar_type = nt.BarType.from_str(f"{symbol}.SIM-1-DAY-LAST-EXTERNAL")
-            engine.add_data(
-                [
-                    nt.bar(bar_type, b, _START_NS + i * _DAY_NS)
-                    for i, s in enumerate(steps)
-                    for b in s.bars
-                    if b.symbol == symbol
-                ]
-            )
-        self.strategy = nt.Drive(self, steps)
-        engine.add_strategy(self.strategy)
+            self.ids[symbol] = InstrumentId(Symbol(symbol), VENUE)
+            engine.add_instrument(_equity(self.ids[symbol], fee))
+            bar_type = BarType.from_str(f"{symbol}.SIM-1-DAY-LAST-EXTERNAL")
+            stamped = ((i, b) for i, step in enumerate(steps) for b in step.bars)
+            engine.add_data([_bar(bar_type, b, i) for i, b in stamped if b.symbol == symbol])
+        self.broker = _Drive(self, steps)
+        engine.add_strategy(self.broker)
         try:
             engine.run()
             self._unreported_fills(engine)
         finally:
             engine.dispose()
 
-    def _unreported_fills(self, engine: Any) -> None:
-        nt = _nautilus()
+    def _unreported_fills(self, engine: BacktestEngine) -> None:
+        """Fills nautilus booked on an order but stopped the backtest on (its cash
+        account's AccountBalanceNegative) before the strategy or the balance saw them."""
         for order in engine.cache.orders():
             key = order.client_order_id
             if self.tape.knows(key) and self.tape.is_open(key) and order.filled_qty > 0:
                 price, quantity = Decimal(str(order.avg_px)), order.filled_qty.as_decimal()
                 fee = sum((money.as_decimal() for money in order.commissions()), Decimal(0))
-                # the balance nautilus computed, and refused, for this fill (its Money rounding)
-                flow = nt.Money(
-                    quantity * price * (-1 if order.side == nt.OrderSide.BUY else 1), nt.USD
-                )
-                cash = Decimal(str(self.account().cash)) + flow.as_decimal() - fee
+                # the balance nautilus computed for this fill, with its Money rounding
+                sign = -1 if order.side == OrderSide.BUY else 1
+                flow = Money(sign * quantity * price, USD).as_decimal()
+                cash = Decimal(str(self.account().cash)) + flow - fee
                 self.tape.filled(key, quantity, price, fee, cash=cash)
 
 
-@functools.cache
-def _nautilus() -> Any:
-    """nautilus_trader's names and the strategy class, imported on first use."""
-    from types import SimpleNamespace  # noqa: PLC0415
+def _equity(instrument_id: InstrumentId, fee: Decimal) -> Equity:
+    return Equity(
+        instrument_id=instrument_id, raw_symbol=instrument_id.symbol, currency=USD,
+        price_precision=4, price_increment=Price.from_str("0.0001"),
+        lot_size=Quantity.from_int(1), ts_event=0, ts_init=0, taker_fee=fee, maker_fee=fee,
+    )  # fmt: skip
 
-    from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
-    from nautilus_trader.config import LoggingConfig
-    from nautilus_trader.model.currencies import USD
-    from nautilus_trader.model.data import Bar, BarType
-    from nautilus_trader.model.enums import AccountType, OmsType, OrderSide
-    from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
-    from nautilus_trader.model.instruments import Equity
-    from nautilus_trader.model.objects import Money, Price, Quantity
-    from nautilus_trader.trading.strategy import Strategy
 
-    def equity(instrument_id: Any, fee: Decimal) -> Any:
-        return Equity(
-            instrument_id=instrument_id, raw_symbol=instrument_id.symbol, currency=USD,
-            price_precision=4, price_increment=Price.from_str("0.0001"),
-            lot_size=Quantity.from_int(1), ts_event=0, ts_init=0, taker_fee=fee, maker_fee=fee,
-        )  # fmt: skip
+def _bar(bar_type: BarType, bar: Bar, index: int) -> NautilusBar:
+    prices = (Price.from_str(format_ticks(p)) for p in (bar.open, bar.high, bar.low, bar.close))
+    ts = _START_NS + index * _DAY_NS
+    return NautilusBar(bar_type, *prices, Quantity.from_int(bar.volume), ts, ts)
 
-    def bar(bar_type: Any, b: Any, ts: int) -> Any:
-        prices = (Price.from_str(format_ticks(p)) for p in (b.open, b.high, b.low, b.close))
-        return Bar(bar_type, *prices, Quantity.from_int(b.volume), ts, ts)
 
-    class Drive(Strategy):  # type: ignore[misc]
-        def __init__(self, adapter: NautilusEngine, steps: tuple[Step, ...]) -> None:
-            super().__init__()
-            self.adapter, self.steps, self.seen, self.denied = adapter, steps, 0, ""
+class _Drive(Strategy):  # type: ignore[misc]
+    """Marks a step at its first bar and trades its signals once its last bar is in."""
 
-        def on_start(self) -> None:
-            for symbol in self.adapter.ids:
-                self.subscribe_bars(BarType.from_str(f"{symbol}.SIM-1-DAY-LAST-EXTERNAL"))
+    def __init__(self, adapter: NautilusEngine, steps: tuple[Step, ...]) -> None:
+        super().__init__()
+        self.adapter, self.steps, self.seen, self.denied = adapter, steps, 0, ""
 
-        def on_bar(self, bar: Any) -> None:
-            tape, index = self.adapter.tape, (bar.ts_event - _START_NS) // _DAY_NS
-            if self.seen == 0:
-                tape.begin(index)
-            self.seen += 1
-            if self.seen < len(self.steps[index].bars):
-                return
-            self.seen = 0
-            for signal in tape.step.signals:
-                if quantity := tape.size(signal):
-                    side = OrderSide.BUY if signal.side is Side.BUY else OrderSide.SELL
-                    order = self.order_factory.market(
-                        self.adapter.ids[signal.symbol], side, Quantity.from_int(quantity)
-                    )
-                    self.submit_order(order)  # the risk engine may deny it, synchronously
-                    if self.denied:
-                        tape.rejected(order.client_order_id, self.denied)
-                    else:
-                        tape.placed(order.client_order_id, quantity)
-                    self.denied = ""
-            tape.cancels(lambda key: bool(self.cancel_order(self.cache.order(key))))
+    def on_start(self) -> None:
+        for symbol in self.adapter.ids:
+            self.subscribe_bars(BarType.from_str(f"{symbol}.SIM-1-DAY-LAST-EXTERNAL"))
 
-        def on_order_denied(self, event: Any) -> None:
-            self.denied = str(event.reason)
+    def on_bar(self, bar: NautilusBar) -> None:
+        tape, index = self.adapter.tape, (bar.ts_event - _START_NS) // _DAY_NS
+        if self.seen == 0:
+            tape.begin(index)
+        self.seen += 1
+        if self.seen < len(self.steps[index].bars):
+            return
+        self.seen = 0
+        for signal in tape.step.signals:
+            if quantity := tape.size(signal):
+                side = OrderSide.BUY if signal.side is Side.BUY else OrderSide.SELL
+                instrument = self.adapter.ids[signal.symbol]
+                order = self.order_factory.market(instrument, side, Quantity.from_int(quantity))
+                self.submit_order(order)  # the risk engine may deny it, synchronously
+                if self.denied:
+                    tape.rejected(order.client_order_id, self.denied)
+                else:
+                    tape.placed(order.client_order_id, quantity)
+                self.denied = ""
+        tape.cancels(lambda key: bool(self.cancel_order(self.cache.order(key))))
 
-        def on_order_rejected(self, event: Any) -> None:
-            self.adapter.tape.rejected(event.client_order_id, str(event.reason))
+    def on_order_denied(self, event: Any) -> None:
+        self.denied = str(event.reason)
 
-        def on_order_canceled(self, event: Any) -> None:
-            self.adapter.tape.cancelled(event.client_order_id)
+    def on_order_rejected(self, event: Any) -> None:
+        self.adapter.tape.rejected(event.client_order_id, str(event.reason))
 
-        def on_order_filled(self, event: Any) -> None:
-            commission = event.commission.as_decimal()
-            self.adapter.tape.filled(
-                event.client_order_id,
-                event.last_qty.as_decimal(),
-                event.last_px.as_decimal(),
-                commission,
-            )
+    def on_order_canceled(self, event: Any) -> None:
+        self.adapter.tape.cancelled(event.client_order_id)
 
-    return SimpleNamespace(**locals(), venue=Venue("SIM"))
+    def on_order_filled(self, event: Any) -> None:
+        quantity, price = event.last_qty.as_decimal(), event.last_px.as_decimal()
+        commission = event.commission.as_decimal()
+        self.adapter.tape.filled(event.client_order_id, quantity, price, commission)
 
 
 nautilus_factory = Factory(NautilusEngine, name="nautilus")
-unsupported = NautilusEngine.limits.unsupported
-adapt_scenario = NautilusEngine.limits.adapt
 
-__all__ = ["NautilusEngine", "adapt_scenario", "nautilus_factory", "unsupported"]
+__all__ = ["VENUE", "NautilusEngine", "nautilus_factory"]
