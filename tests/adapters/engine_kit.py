@@ -22,7 +22,8 @@ def require_engine(package: str) -> None:
             "pip install -e '.[engines]'",
             pytrace=False,
         )
-    pytest.skip(f"{package} is not installed (pip install -e '.[engines]')", allow_module_level=True)
+    hint = f"{package} is not installed (pip install -e '.[engines]')"
+    pytest.skip(hint, allow_module_level=True)
 
 
 def scenario(

@@ -59,7 +59,8 @@ def test_race_fills_two_and_drops_the_third_as_fill_refused() -> None:
         (2, 4, 1_000_000, -40_000),
     ]
     refused = result.events[-1]
-    assert isinstance(refused, FillRefused) and refused.order_id == 3
+    assert isinstance(refused, FillRefused)
+    assert refused.order_id == 3
 
 
 def test_commission_and_spread_come_from_the_broker() -> None:
@@ -88,7 +89,9 @@ def test_an_oversized_sell_closes_the_position_then_opens_a_short() -> None:
         fill_at="next_open",
     )
     result = check_scenario(sell, backtesting_factory)
-    fills = [(e.order_id, e.side.value, e.quantity) for e in result.events if isinstance(e, OrderFilled)]
+    fills = [
+        (e.order_id, e.side.value, e.quantity) for e in result.events if isinstance(e, OrderFilled)
+    ]
     assert fills == [(1, "BUY", 1), (2, "SELL", 1), (2, "SELL", 2)]
     assert result.final is None or result.final.position("AAA") == -2
     assert broken(result.violations)[0][0] == "no_oversell"
@@ -104,7 +107,8 @@ def test_cancel_takes_the_order_off_the_queue() -> None:
     )
     result = check_scenario(cancelled, backtesting_factory)
     assert result.ok, result.violations
-    assert "OrderCancelled" in kinds(result.events) and "OrderFilled" not in kinds(result.events)
+    assert "OrderCancelled" in kinds(result.events)
+    assert "OrderFilled" not in kinds(result.events)
 
 
 def test_several_symbols_are_bad_input_and_adapt_projects_them() -> None:

@@ -137,11 +137,14 @@ def test_rejection_text_maps_to_a_reason_and_a_later_rejection_is_fill_refused()
         [{"timestamp": 1, "symbol": "AAA", "side": "BUY", "quantity": 2}] * 2,
     )
     result = check_scenario(raw, Factory(Refuser))
-    assert kinds(result.events) == ["MarketUpdated", "OrderRejected", "OrderAccepted", "FillRefused"]
+    expected = ["MarketUpdated", "OrderRejected", "OrderAccepted", "FillRefused"]
+    assert kinds(result.events) == expected
     rejected = result.events[1]
-    assert isinstance(rejected, OrderRejected) and rejected.reason is Reason.INSUFFICIENT_CASH
+    assert isinstance(rejected, OrderRejected)
+    assert rejected.reason is Reason.INSUFFICIENT_CASH
     assert broken(result.violations)[0] == ("accepted_orders_funded", 3)
-    assert result.final is not None and result.final.orders[1].state is OrderState.REJECTED
+    assert result.final is not None
+    assert result.final.orders[1].state is OrderState.REJECTED
 
 
 def test_a_fractional_quantity_is_an_adapter_error() -> None:
@@ -157,7 +160,8 @@ def test_a_fractional_quantity_is_an_adapter_error() -> None:
         scenario([(1, "AAA", "10", "10", 1)], [{"timestamp": 1, "symbol": "AAA", "side": "BUY"}]),
         Factory(Fractional),
     )
-    assert result.crash is not None and "not a whole number" in result.crash
+    assert result.crash is not None
+    assert "not a whole number" in result.crash
 
 
 def test_reported_equity_is_taken_as_reported() -> None:
@@ -185,8 +189,8 @@ class CountingWholeRun(WholeRunEngine):
     def run(self, steps: tuple[Step, ...]) -> None:
         type(self).runs += 1
         for index in range(len(steps)):
-            step = self.tape.begin(index)
-            self.tape.trade(lambda signal, quantity: (index, signal.symbol))
+            self.tape.begin(index)
+            self.tape.trade(lambda signal, quantity, at=index: (at, signal.symbol))
 
 
 def test_a_whole_run_engine_runs_once_per_scenario() -> None:
@@ -208,7 +212,8 @@ def test_a_whole_run_engine_stepped_by_hand_runs_at_its_snapshot() -> None:
         engine.step(step.timestamp, step.bars, step.signals, step.cancels)
     assert engine.events == []
     assert engine.snapshot().cash == 1000
-    assert CountingWholeRun.runs == 1 and len(engine.events) == 5
+    assert CountingWholeRun.runs == 1
+    assert len(engine.events) == 5
     with pytest.raises(RuntimeError, match="runs once"):
         engine.step(3)
 

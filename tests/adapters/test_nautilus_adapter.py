@@ -56,7 +56,8 @@ def test_an_affordable_scenario_holds_every_invariant_it_can_check() -> None:
     )
     result = check_scenario(calm, nautilus_factory)
     assert result.ok, result.violations
-    assert result.final is not None and result.final.position("AAA") == 0
+    assert result.final is not None
+    assert result.final.position("AAA") == 0
     # 10 AAA at 10 plus 0.10, 9 BBB (10 % of equity) plus 0.09, 10 AAA sold less 0.10
     assert result.final.position("BBB") == 9
     assert result.final.cash == 100_000 - 10_010 - 9_009 + 9_990
