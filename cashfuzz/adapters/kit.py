@@ -13,9 +13,11 @@ has one, equity, read live), and reports what the broker does to ``self.tape``:
   position) and logs the rejection when nothing is left to trade;
 * ``tape.placed(key, quantity)`` / ``tape.rejected(key, reason)`` for each signal,
   in signal order: order ids follow signal order across the whole scenario, so
-  the n-th signal is order n whatever the broker calls it (``key``);
-  ``rejected`` of an order already placed is the broker refusing it later
-  (``FillRefused``: the order goes ACCEPTED -> REJECTED, which the invariants flag);
+  the n-th signal is order n whatever the broker calls it (``key``). A broker that
+  answers later is told ``tape.submitted(key, quantity)`` in signal order, then
+  ``tape.accepted(key)`` (or a fill), or ``tape.rejected(key, reason)``: an
+  ``OrderRejected``. ``rejected`` of an order already live is the broker refusing it
+  later (``FillRefused``: ACCEPTED -> REJECTED, which the invariants flag);
 * ``tape.filled(key, quantity, price, commission)``, ``tape.cancelled(key)``,
   ``tape.expired(key)``; ``tape.cancel(cancel, broker_cancel)`` for a scenario cancel.
 
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -90,12 +93,12 @@ class Account:
 
 #: Words in a broker's reason string -> the Reason it is logged under (first match wins).
 _REASON_WORDS: tuple[tuple[tuple[str, ...], Reason], ...] = (
+    (("nothing to sell", "no position"), Reason.NOTHING_TO_SELL),
+    (("short", "exceed"), Reason.EXCEEDS_POSITION),
     (
         ("margin", "cash", "fund", "balance", "afford", "buying power", "liquidity"),
         Reason.INSUFFICIENT_CASH,
     ),
-    (("nothing to sell", "flat", "no position"), Reason.NOTHING_TO_SELL),
-    (("short", "position", "exceed"), Reason.EXCEEDS_POSITION),
     (("price",), Reason.NO_PRICE),
 )
 
@@ -131,6 +134,7 @@ class _Order:
     reserved_initial: int = 0
     released: int = 0
     limit_price: int = 0
+    reference: int = 0
 
     def view(self) -> OrderView:
         return OrderView(
@@ -181,6 +185,7 @@ class Tape:
         self._cash = config.initial_cash
         self._step: Step | None = None
         self._signal_base = 0
+        self._last_account = Account(Decimal(config.initial_cash) / 100)
         self._last = LedgerSnapshot(
             config.initial_cash, config.initial_cash, 0, config.initial_cash * 100, (), (), ()
         )
@@ -290,46 +295,63 @@ class Tape:
             self.cancel(cancel, broker_cancel)
 
     def placed(self, key: Hashable, quantity: Amount, *, reserved: Amount = 0) -> int:
-        """The next signal became the broker's live order ``key`` for ``quantity``
-        shares; returns its cashfuzz order id."""
+        """The next signal became the broker's live order ``key`` for ``quantity`` shares
+        (``submitted`` and ``accepted`` at once); returns its cashfuzz order id."""
+        order_id = self.submitted(key, quantity, reserved=reserved)
+        self.accepted(key)
+        return order_id
+
+    def submitted(self, key: Hashable, quantity: Amount, *, reserved: Amount = 0) -> int:
+        """The next signal was sent to the broker as order ``key``, which has not answered:
+        nothing is logged until it accepts (``accepted``, or a fill), or rejects it."""
         order_id, signal = self._next_signal()
         shares = whole(quantity)
-        requested = signal.quantity if signal.quantity is not None else shares
-        resized = Reason.INSUFFICIENT_CASH if shares < requested else None
-        reference = self._marks.get(signal.symbol, 0)
         held = to_cents(reserved)
-        limit = self.config.costs.limit_price(reference) if held else 0
+        reference = self._marks.get(signal.symbol, 0)
         self._orders[order_id] = _Order(
             order_id,
             signal.symbol,
             signal.side,
             shares,
             signal,
-            OrderState.ACCEPTED,
+            OrderState.NEW,
             reserved=held,
             reserved_initial=held,
-            limit_price=limit,
+            limit_price=self.config.costs.limit_price(reference) if held else 0,
+            reference=reference,
         )
         self._ids[key] = order_id
         self._keys[order_id] = key
+        return order_id
+
+    def accepted(self, key: Hashable, *, as_last_reported: bool = False) -> None:
+        """The broker accepted submitted order ``key``: it is live (``OrderAccepted``).
+        ``as_last_reported``: the snapshot holds the books as last reported (an acceptance
+        implied by a fill or cancel the broker has already booked)."""
+        order = self._orders[self.order_id(key)]
+        if order.state is not OrderState.NEW:
+            return
+        order.state = OrderState.ACCEPTED
+        signal = order.signal
+        requested = signal.quantity if signal.quantity is not None else order.quantity
         self._record(
             OrderAccepted(
                 self.timestamp,
-                order_id,
-                order_id - 1,
-                signal.symbol,
-                signal.side,
-                shares,
+                order.order_id,
+                order.order_id - 1,
+                order.symbol,
+                order.side,
+                order.quantity,
                 requested,
-                reference,
-                limit,
-                held,
+                order.reference,
+                order.limit_price,
+                order.reserved,
                 signal.time_in_force,
-                resized,
+                Reason.INSUFFICIENT_CASH if order.quantity < requested else None,
             ),
-            order_id,
+            order.order_id,
+            self._last_account if as_last_reported else None,
         )
-        return order_id
 
     def rejected(
         self,
@@ -339,19 +361,36 @@ class Tape:
         needed: Amount = 0,
         price: Amount = 0,
     ) -> int:
-        """The broker refused: the next signal (``key`` None or not yet placed), logged as
-        OrderRejected, or live order ``key`` (it needed ``needed`` at ``price``), logged as
-        FillRefused. Returns the order id."""
+        """The broker refused: the next signal (``key`` None or never sent) or submitted
+        order ``key``, logged as OrderRejected; or live order ``key`` (it needed
+        ``needed`` at ``price``), logged as FillRefused. Returns the order id."""
         order_id = self._ids.get(key) if key is not None else None
         if order_id is None:
             order_id = self._signals + 1
             signal = self.step.signals[self._signals - self._signal_base]
-            requested = signal.quantity or 0
-            self._reject_signal(requested, reason_for(reason), reason)
+            self._reject_signal(signal.quantity or 0, reason_for(reason), reason)
             if key is not None:
                 self._ids[key] = order_id
+                self._keys[order_id] = key
             return order_id
         order = self._orders[order_id]
+        if order.state is OrderState.NEW:
+            order.state, order.reserved = OrderState.REJECTED, 0
+            signal = order.signal
+            self._record(
+                OrderRejected(
+                    self.timestamp,
+                    order_id,
+                    order_id - 1,
+                    order.symbol,
+                    order.side,
+                    signal.quantity if signal.quantity is not None else order.quantity,
+                    reason_for(reason),
+                    reason,
+                ),
+                order_id,
+            )
+            return order_id
         if order.state in TERMINAL_STATES:
             return order_id
         order.state = OrderState.REJECTED
@@ -418,6 +457,8 @@ class Tape:
         """The broker filled ``quantity`` of order ``key`` at ``price`` for ``commission``.
         ``cash``, when given, is the cash the broker says this fill left (for a broker that
         books a fill it cannot pay only after the fact); otherwise ``account().cash``."""
+        # a broker may fill a submitted order without accepting it first
+        self.accepted(key, as_last_reported=True)
         order = self._orders[self.order_id(key)]
         shares = whole(quantity)
         account = self._account()
@@ -483,6 +524,7 @@ class Tape:
             )
 
     def _close(self, key: Hashable, state: OrderState, cancel_index: int) -> None:
+        self.accepted(key, as_last_reported=True)
         order = self._orders[self.order_id(key)]
         if order.state in TERMINAL_STATES:
             return
@@ -522,6 +564,7 @@ class Tape:
     ) -> None:
         if account is None:
             account = self._account()
+        self._last_account = account
         if cash is None:
             cash = to_cents(account.cash)
         self._cash = cash

@@ -130,7 +130,7 @@ class _Drive(Strategy):  # type: ignore[misc]
 
     def __init__(self, adapter: NautilusEngine, steps: tuple[Step, ...]) -> None:
         super().__init__()
-        self.adapter, self.steps, self.seen, self.denied = adapter, steps, 0, ""
+        self.adapter, self.steps, self.seen = adapter, steps, 0
 
     def on_start(self) -> None:
         for symbol in self.adapter.ids:
@@ -149,16 +149,15 @@ class _Drive(Strategy):  # type: ignore[misc]
                 side = OrderSide.BUY if signal.side is Side.BUY else OrderSide.SELL
                 instrument = self.adapter.ids[signal.symbol]
                 order = self.order_factory.market(instrument, side, Quantity.from_int(quantity))
-                self.submit_order(order)  # the risk engine may deny it, synchronously
-                if self.denied:
-                    tape.rejected(order.client_order_id, self.denied)
-                else:
-                    tape.placed(order.client_order_id, quantity)
-                self.denied = ""
+                tape.submitted(order.client_order_id, quantity)
+                self.submit_order(order)
         tape.cancels(lambda key: bool(self.cancel_order(self.cache.order(key))))
 
     def on_order_denied(self, event: Any) -> None:
-        self.denied = str(event.reason)
+        self.adapter.tape.rejected(event.client_order_id, str(event.reason))
+
+    def on_order_accepted(self, event: Any) -> None:
+        self.adapter.tape.accepted(event.client_order_id)
 
     def on_order_rejected(self, event: Any) -> None:
         self.adapter.tape.rejected(event.client_order_id, str(event.reason))
