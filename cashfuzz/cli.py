@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 import traceback
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
-from cashfuzz.errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE
+from cashfuzz.errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 from cashfuzz.reference_engine import EngineError
 
 COMMANDS = ("run", "gate", "fuzz", "replay", "diff", "bench")
@@ -28,10 +30,31 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def versions() -> str:
+    """``cashfuzz X (Hypothesis Y, Python Z)``: what a bug report needs."""
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return (
+        f"cashfuzz {installed('cashfuzz')} (Hypothesis {installed('hypothesis')}, Python {python})"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cashfuzz",
         description="Prove that a backtesting engine manages cash correctly.",
+    )
+    parser.add_argument("--version", action="version", version=versions())
+    parser.add_argument(
+        "--no-color",
+        action="store_true",
+        help="plain output without colour or styles (so does the NO_COLOR variable)",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
@@ -45,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.no_color:
+        from cashfuzz.output.render import disable_colour
+
+        disable_colour()
     try:
         return int(args.func(args))
     except EngineError as error:
@@ -52,11 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("cashfuzz: interrupted\n")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader (e.g. `| head`) went away before the verdict was written: say so the
-        # way any program killed by SIGPIPE does, never with a verdict it did not see
-        sys.stderr.close()
+        # way any program killed by SIGPIPE does, never with a verdict it did not see;
+        # stdout points at /dev/null so the interpreter's last flush cannot fail again
+        _silence_stdout()
         return EXIT_BROKEN_PIPE
     except Exception:  # noqa: BLE001 - shown with its traceback, and never exit 0 or 1
         traceback.print_exc()
@@ -64,6 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cashfuzz: internal error (the traceback above); nothing was proven either way\n"
         )
         return EXIT_INTERNAL
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test's capture): nothing to do
+        pass
 
 
 if __name__ == "__main__":

@@ -4,19 +4,28 @@
 ``backtrader`` is backtrader's broker through ``cashfuzz.adapters.backtrader.adapter``,
 ``backtesting`` and ``nautilus`` backtesting.py and nautilus_trader through their adapters;
 ``zoo:NAME`` is a deliberately broken engine from ``cashfuzz.zoo``; and
-``package.module:factory`` is any callable ``factory(config, observer)``
-returning an object that implements ``reference_engine.EngineUnderTest``.
+``package.module:factory`` (found in the current folder first, as ``python -m``
+finds it) or ``path/to/file.py:factory`` is any callable
+``factory(config, observer)`` returning an object that implements
+``reference_engine.EngineUnderTest``. An engine that cannot be loaded is a
+UsageError (exit 2) saying what to change.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
 import importlib.util
-import re
+import os
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
 from typing import cast
 
 from cashfuzz.errors import UsageError
+from cashfuzz.invariants import AdapterProtocolError, check_factory
 from cashfuzz.reference_engine import (
     Engine,
     EngineConfig,
@@ -61,8 +70,8 @@ def resolve_engine(name: str | None) -> EngineFactory:
     if name == "backtrader":
         if importlib.util.find_spec("backtrader") is None:
             raise UsageError(
-                "--engine backtrader needs the backtrader package: "
-                "pip install -e '.[bench]' in a cashfuzz checkout"
+                "backtrader is not installed: pip install 'cashfuzz[bench]' "
+                "(or pip install -e '.[bench]' in a cashfuzz checkout)"
             )
         from cashfuzz.adapters.backtrader.adapter import backtrader_factory
 
@@ -83,29 +92,97 @@ def resolve_engine(name: str | None) -> EngineFactory:
         if key not in ZOO:
             raise UsageError(f"--engine {name!r}: no zoo engine {key!r}; known: {', '.join(ZOO)}")
         return ZOO[key].factory
-    module_name, sep, attribute = name.partition(":")
+    module_name, sep, attribute = name.rpartition(":")
     if not sep or not module_name or not attribute:
         raise UsageError(
-            f"--engine {name!r} is not reference, naive, zoo:NAME or package.module:factory"
+            f"--engine {name!r} is not reference, naive, backtrader, zoo:NAME, "
+            "package.module:factory or path/to/file.py:factory"
+        )
+    if module_name.endswith(".py") or "/" in module_name or os.sep in module_name:
+        module = _load_file(name, module_name)
+    else:
+        module = _load_module(name, module_name)
+    factory = getattr(module, attribute, None)
+    if factory is None:
+        raise UsageError(
+            f"--engine {name!r}: {module_name} has no callable {attribute!r} "
+            f"(it defines: {_public_names(module)})"
+        )
+    if not callable(factory):
+        raise UsageError(
+            f"--engine {name!r}: {module_name} has no callable {attribute!r} "
+            f"({attribute} is a {type(factory).__name__})"
         )
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise UsageError(f"--engine {name!r}: cannot import {module_name!r}: {error}") from None
-    factory = getattr(module, attribute, None)
-    if not callable(factory):
-        raise UsageError(f"--engine {name!r}: {module_name} has no callable {attribute!r}")
+        check_factory(factory)
+    except AdapterProtocolError as error:
+        raise UsageError(f"--engine {name!r}: {error.problem}") from None
     return cast(EngineFactory, factory)
+
+
+def _load_module(name: str, module_name: str) -> ModuleType:
+    # as `python -m` does: modules in the current folder come first
+    here = os.getcwd()
+    if here not in sys.path and "" not in sys.path:
+        sys.path.insert(0, here)
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name is not None and module_name.startswith(error.name):
+            raise UsageError(
+                f"--engine {name!r}: no module {module_name!r} in {here} or on the Python path; "
+                "give package.module:factory for an installed or local module, or "
+                "path/to/file.py:factory for a file"
+            ) from None
+        raise UsageError(_import_failed(name, error)) from None
+    except Exception as error:  # noqa: BLE001 - the user's module failed while importing
+        raise UsageError(_import_failed(name, error)) from None
+
+
+def _load_file(name: str, given: str) -> ModuleType:
+    path = Path(given)
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "does not exist"
+        raise UsageError(f"--engine {name!r}: file {given!r} {what}")
+    resolved = path.resolve()
+    module_name = "cashfuzz_engine_" + hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, resolved)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"--engine {name!r}: {given!r} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    # the file's own folder first, as when it is run as a script, for its sibling imports
+    folder = str(resolved.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # noqa: BLE001 - the user's file failed while importing
+        del sys.modules[module_name]
+        raise UsageError(_import_failed(name, error)) from None
+    return module
+
+
+def _import_failed(name: str, error: BaseException) -> str:
+    frames = traceback.extract_tb(error.__traceback__)
+    own = [f for f in frames if "importlib" not in f.filename]
+    where = f" at {own[-1].filename}:{own[-1].lineno}" if own else ""
+    return (
+        f"--engine {name!r}: importing it raised {type(error).__name__}: {error}{where}; "
+        "fix the module so that it imports"
+    )
+
+
+def _public_names(module: ModuleType) -> str:
+    names = [n for n, v in vars(module).items() if not n.startswith("_") and callable(v)]
+    return ", ".join(sorted(names)[:12]) or "no callables"
 
 
 #: Engines that the scenario's ``mode`` alone selects: their counterexample files
 #: carry the mode, so ``cashfuzz run FILE`` replays them without ``--engine``.
 MODE_ENGINES: dict[str, Mode] = {"reference": Mode.RESERVATION, "naive": Mode.NAIVE}
-
-
-def file_safe(engine_name: str) -> str:
-    """An engine name as it appears in file names (``zoo:x`` -> ``zoo_x``)."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", engine_name).strip("_") or "engine"
 
 
 def pin_engine_mode(scenario: Scenario, engine_name: str) -> Scenario:
@@ -119,7 +196,6 @@ def pin_engine_mode(scenario: Scenario, engine_name: str) -> Scenario:
 __all__ = [
     "MODE_ENGINES",
     "EngineUnderTest",
-    "file_safe",
     "pin_engine_mode",
     "resolve_engine",
 ]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from cashfuzz.reference_engine import EngineError
 
-#: Exit statuses of every command: every invariant held; one broke; bad input or usage;
-#: cashfuzz itself failed (nothing proven either way); stdout closed under us (128 + SIGPIPE).
-EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERNAL, EXIT_BROKEN_PIPE = 0, 1, 2, 3, 141
+#: Exit statuses of every command: every invariant held; one broke (a finding in the engine);
+#: bad input, adapter or usage; cashfuzz itself failed (nothing proven either way); the search
+#: stopped before its budget with nothing found (a time limit: not a pass); stdout closed
+#: under us (128 + SIGPIPE); interrupted (128 + SIGINT).
+EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERNAL, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
+EXIT_BROKEN_PIPE, EXIT_INTERRUPTED = 141, 130
 
 
 class CashfuzzError(EngineError):

@@ -20,8 +20,6 @@ from typing import Any
 import pytest
 
 DEFAULT_MAX_EXAMPLES = 100
-#: a ceiling, not a target: the example budget ends a passing run long before it
-BUDGET_SECONDS = 600.0
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,7 +56,6 @@ def cashfuzz_gate(request: pytest.FixtureRequest, tmp_path: Any) -> Callable[...
         result = run_gate(
             factory,
             seed=options.get("seed", 0) if seed is None else seed,
-            budget_seconds=BUDGET_SECONDS,
             max_examples=(
                 options.get("max_examples", DEFAULT_MAX_EXAMPLES)
                 if max_examples is None
@@ -69,6 +66,12 @@ def cashfuzz_gate(request: pytest.FixtureRequest, tmp_path: Any) -> Callable[...
         )
         if result.ok:
             return
+        if result.incomplete:
+            pytest.fail(
+                f"cashfuzz: the gate checked {result.examples_run} of {result.max_examples} "
+                "examples and stopped; that is not a pass",
+                pytrace=False,
+            )
         checked = result.recorded.result if result.recorded is not None else None
         first = (
             str(checked.violations[0])

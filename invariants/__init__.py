@@ -37,6 +37,13 @@ from .monitor import (
     first_difference,
     signals_accounted,
 )
+from .protocol import (
+    AdapterProtocolError,
+    MonitorFault,
+    check_engine,
+    check_factory,
+    snapshot_problem,
+)
 
 __all__ = [
     "ALL_INVARIANTS",
@@ -45,14 +52,18 @@ __all__ = [
     "RUN_CHECKS",
     "STATE_CHECKS",
     "TRANSITION_CHECKS",
+    "AdapterProtocolError",
     "CheckResult",
     "InvariantViolation",
     "LogTotals",
     "Monitor",
+    "MonitorFault",
     "Violation",
     "accepted_orders_funded",
     "cash_conservation",
     "cash_non_negative",
+    "check_engine",
+    "check_factory",
     "check_scenario",
     "equity_identity",
     "event_log_bytes",
@@ -66,5 +77,6 @@ __all__ = [
     "reserved_matches_orders",
     "reserved_within_cash",
     "signals_accounted",
+    "snapshot_problem",
     "terminal_orders_hold_nothing",
 ]

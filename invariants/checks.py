@@ -274,12 +274,35 @@ def accepted_orders_funded(
 ) -> str | None:
     """No accepted order is refused at fill time for want of cash."""
     if isinstance(event, FillRefused):
-        return (
-            f"order {event.order_id} ({event.side.value} {event.quantity} {event.symbol}) was "
-            f"accepted but its fill needed {_money(event.needed)} with cash "
-            f"{_money(event.cash)}: the race the reservation exists to prevent"
-        )
+        return _unfunded(before, event)
     return None
+
+
+def _unfunded(before: LedgerSnapshot, event: FillRefused) -> str:
+    """Why a refused fill's order should not have been accepted, from what the books show."""
+    text = (
+        f"order {event.order_id} ({event.side.value} {event.quantity} {event.symbol}) was "
+        f"accepted but its fill needed {_money(event.needed)} with cash {_money(event.cash)}"
+    )
+    order = before.order(event.order_id)
+    if order is not None:
+        text += (
+            "; its acceptance reserved nothing"
+            if order.reserved_initial == 0
+            else f"; its acceptance reserved {_money(order.reserved_initial)}"
+        )
+    spent = [
+        str(o.order_id)
+        for o in before.orders
+        if o.order_id != event.order_id and o.side is Side.BUY and o.filled
+    ]
+    if spent:
+        text += (
+            f"; order {spent[0]} was filled from the same cash"
+            if len(spent) == 1
+            else f"; orders {', '.join(spent)} were filled from the same cash"
+        )
+    return text
 
 
 def new_orders_match_events(

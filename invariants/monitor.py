@@ -22,6 +22,17 @@ from cashfuzz.reference_engine import (
 )
 
 from .checks import STATE_CHECKS, TRANSITION_CHECKS, LogTotals
+from .protocol import (
+    AdapterProtocolError,
+    CrashReport,
+    GuardedObserver,
+    MonitorFault,
+    check_engine,
+    check_factory,
+    crash_report,
+    engine_events,
+    snapshot_problem,
+)
 
 #: Checks that look at a whole run rather than one event.
 RUN_CHECKS = ("signals_accounted", "determinism")
@@ -178,13 +189,16 @@ def first_difference(left: Sequence[Event], right: Sequence[Event]) -> int:
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """What checking one scenario found. ``run`` is None when the engine crashed."""
+    """What checking one scenario found. ``final`` is None when the engine crashed;
+    then ``crash`` says what it raised and where, and ``traceback`` holds the
+    formatted traceback (cashfuzz's own frames left out)."""
 
     scenario: Scenario
     events: tuple[Event, ...]
     final: LedgerSnapshot | None
     violations: tuple[Violation, ...]
     crash: str | None = None
+    traceback: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -201,45 +215,45 @@ def check_scenario(
 ) -> CheckResult:
     """Run ``scenario`` under the monitor and the whole-run checks.
 
-    An exception from the engine itself is reported as a crash, not raised, and
-    so is an engine whose observer calls do not match its log (nothing it logged
-    unobserved could be checked). A ScenarioError (the engine cannot express the
-    scenario) is raised: that is bad input, not a finding.
+    An exception from the engine or its factory is reported as a crash (a finding),
+    with its traceback, not raised. Raises ScenarioError when the engine cannot
+    express the scenario (bad input, not a finding), AdapterProtocolError when the
+    engine does not follow the engine protocol (no events, a snapshot that is not a
+    LedgerSnapshot, observer calls that do not match its log, a factory that cannot
+    be called as factory(config, observer)), and MonitorFault when the monitor
+    itself fails on a well-formed snapshot.
     """
     selected = set(ALL_INVARIANTS if only is None else only)
     monitor = Monitor(fail_fast=fail_fast, only=selected - set(RUN_CHECKS))
+    guard = GuardedObserver(monitor)
+    check_factory(factory)
     try:
-        engine = factory(scenario.config, monitor)
-    except ScenarioError:
+        engine = factory(scenario.config, guard)
+    except (ScenarioError, AdapterProtocolError):
         raise
     except Exception as error:  # noqa: BLE001 - a factory that cannot build is a finding too
-        return CheckResult(
-            scenario=scenario,
-            events=(),
-            final=None,
-            violations=(),
-            crash=f"the engine factory raised {type(error).__name__}: {error}",
-        )
+        report = crash_report(error, prefix="the engine factory raised ")
+        return CheckResult(scenario, (), None, (), report.summary, report.traceback)
+    check_engine(engine)
     if not getattr(engine, "reserves_cash", True):
         monitor.exclude(RESERVATION_CHECKS)
     if not getattr(engine, "reports_equity", True):
         monitor.exclude(EQUITY_CHECKS)
-    crash: str | None = None
+    crashed: CrashReport | None = None
     try:
         drive(engine, scenario.steps())
     except InvariantViolation:
         pass
-    except ScenarioError:
+    except (ScenarioError, AdapterProtocolError, MonitorFault):
         raise
     except Exception as error:  # noqa: BLE001 - an engine crash is a finding, not our error
-        crash = f"{type(error).__name__}: {error}"
-    events = tuple(engine.events)
-    if crash is None:
-        crash = _observer_mismatch(
-            monitor, events, stopped_early=fail_fast and bool(monitor.violations)
-        )
+        crashed = crash_report(error)
+    guard.raise_recorded()
+    events = engine_events(engine)
+    if crashed is None:
+        _require_observed(monitor, events, stopped_early=fail_fast and bool(monitor.violations))
     violations = list(monitor.violations)
-    complete = crash is None and not (fail_fast and violations)
+    complete = crashed is None and not (fail_fast and violations)
     if complete and "signals_accounted" in selected:
         found = signals_accounted(scenario, events)
         if found is not None:
@@ -263,12 +277,23 @@ def check_scenario(
                     f"a second run of the same scenario and seed differs from event {index} on",
                 )
             )
+    final: LedgerSnapshot | None = None
+    if crashed is None:
+        try:
+            final = engine.snapshot()
+        except Exception as error:  # noqa: BLE001 - the engine's own snapshot() crashed
+            crashed = crash_report(error, prefix="snapshot() raised ")
+        else:
+            problem = snapshot_problem(final, "the engine's snapshot()")
+            if problem is not None:
+                raise AdapterProtocolError(problem)
     return CheckResult(
         scenario=scenario,
         events=events,
-        final=engine.snapshot() if crash is None else None,
+        final=final,
         violations=tuple(violations),
-        crash=crash,
+        crash=None if crashed is None else crashed.summary,
+        traceback=None if crashed is None else crashed.traceback,
     )
 
 
@@ -276,13 +301,11 @@ def _rerun(scenario: Scenario, factory: EngineFactory) -> tuple[RunResult | None
     try:
         return run_scenario(scenario, factory), None
     except Exception as error:  # noqa: BLE001 - the first run completed, so this is a finding
-        return None, f"{type(error).__name__}: {error}"
+        return None, crash_report(error).summary
 
 
-def _observer_mismatch(
-    monitor: Monitor, events: tuple[Event, ...], *, stopped_early: bool
-) -> str | None:
-    """Why the monitor did not see exactly the logged events, or None."""
+def _require_observed(monitor: Monitor, events: tuple[Event, ...], *, stopped_early: bool) -> None:
+    """Raise AdapterProtocolError unless the monitor saw exactly the logged events."""
     observed = monitor.observed
     if stopped_early:
         # a fail-fast stop interrupts the engine mid-event: compare what both have so far
@@ -292,10 +315,9 @@ def _observer_mismatch(
         a is not b for a, b in zip(observed, events, strict=True)
     )
     if mismatch:
-        return (
-            f"the engine logged {len(events)} event(s) but called its observer with "
-            f"{len(observed)} (or with other events): the invariants could not check its "
-            "log, so nothing is proven; an engine must call observer(event, snapshot) "
-            "after every event it logs"
+        raise AdapterProtocolError(
+            f"the engine logged {len(events)} event(s) in its events list but called its "
+            f"observer with {len(observed)} (or with other event objects), so the invariants "
+            "could not check its log: call observer(event, snapshot) once after each event "
+            "you append to events, with that same event object"
         )
-    return None

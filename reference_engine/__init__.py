@@ -40,6 +40,7 @@ from .orders import (
 from .protocol import EngineFactory, EngineUnderTest, Observer
 from .run import RunResult, drive, reference_factory, run_scenario
 from .scenario import (
+    SCENARIO_FORMAT,
     Scenario,
     Step,
     bars_from_csv,
@@ -59,6 +60,7 @@ from .sizers import FixedAmount, FixedShares, Kelly, PercentEquity, Sizer
 __all__ = [
     "EVENT_TYPES",
     "LEGAL_TRANSITIONS",
+    "SCENARIO_FORMAT",
     "TERMINAL_STATES",
     "Bar",
     "Cancel",

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 TOP_LEVEL_KEYS = frozenset(
     {
+        "format",
+        "provenance",
         "description",
         "initial_cash",
         "mode",
@@ -70,6 +72,12 @@ SIZER_KEYS: dict[str, frozenset[str]] = {
 }
 #: Slippage above this is refused: a sell price must stay positive.
 MAX_SLIPPAGE_BPS = 5_000
+#: The scenario-file format this version writes; a file without ``format`` is version 1
+#: (the same keys, before ``provenance`` existed), and a newer one is refused.
+SCENARIO_FORMAT = 2
+#: ``provenance`` is the finder's record (engine, invariants, versions, ...): plain JSON data,
+#: kept as it is, never interpreted by the engine; this bounds how deep it may nest.
+MAX_PROVENANCE_DEPTH = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +97,9 @@ class Scenario:
     signals: tuple[Signal, ...] = ()
     cancels: tuple[Cancel, ...] = ()
     description: str = ""
+    #: what found this scenario, as written by cashfuzz (see ``cashfuzz.provenance``);
+    #: never part of what the engine runs, nor of ``scenario_digest``
+    provenance: Mapping[str, Any] | None = field(default=None, compare=False)
     # a cache of steps(); init=False so dataclasses.replace never carries a stale one over
     _steps: tuple[Step, ...] = field(default=(), init=False, compare=False, repr=False)
 
@@ -164,6 +175,8 @@ def scenario_from_dict(raw: object) -> Scenario:
     if not isinstance(raw, Mapping):
         raise ScenarioError(f"a scenario must be a JSON object, not {type(raw).__name__}")
     _no_unknown_keys(raw, TOP_LEVEL_KEYS, "scenario")
+    _format_version(raw.get("format", 1))
+    provenance = _provenance(raw.get("provenance"))
     if "initial_cash" not in raw:
         raise ScenarioError('initial_cash is required (a decimal string such as "10000.00")')
     initial_cash = _money(raw["initial_cash"], "initial_cash", to_cents)
@@ -198,7 +211,45 @@ def scenario_from_dict(raw: object) -> Scenario:
     if not isinstance(description, str):
         raise ScenarioError(f"description={description!r} must be a string")
     _check_timestamps(bars, signals, cancels)
-    return Scenario(config, bars, signals, cancels, description)
+    return Scenario(config, bars, signals, cancels, description, provenance)
+
+
+def _format_version(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ScenarioError(
+            f"format={value!r} must be a positive integer (the file format version)"
+        )
+    if value > SCENARIO_FORMAT:
+        raise ScenarioError(
+            f"format={value} is newer than this cashfuzz reads ({SCENARIO_FORMAT}): "
+            "upgrade cashfuzz to replay this file"
+        )
+    return value
+
+
+def _provenance(raw: object) -> Mapping[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ScenarioError(f"provenance must be an object, not {type(raw).__name__}")
+    _plain_json(raw, "provenance", MAX_PROVENANCE_DEPTH)
+    ready: dict[str, Any] = _json_ready(raw)
+    return ready
+
+
+def _plain_json(value: object, where: str, depth: int) -> None:
+    if isinstance(value, Mapping):
+        if depth == 0:
+            raise ScenarioError(f"{where} nests deeper than {MAX_PROVENANCE_DEPTH} levels")
+        for key, item in value.items():
+            _plain_json(item, f"{where}.{key}", depth - 1)
+    elif isinstance(value, list):
+        if depth == 0:
+            raise ScenarioError(f"{where} nests deeper than {MAX_PROVENANCE_DEPTH} levels")
+        for index, item in enumerate(value):
+            _plain_json(item, f"{where}[{index}]", depth - 1)
+    elif value is not None and not isinstance(value, str | int | Decimal):
+        raise ScenarioError(f"{where} must hold only strings, numbers, lists and objects")
 
 
 def _no_unknown_keys(raw: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
@@ -526,7 +577,7 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     config = scenario.config
     costs = config.costs
     slippage_key = "max_slippage_bps" if costs.random_slippage else "slippage_bps"
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"format": SCENARIO_FORMAT}
     if scenario.description:
         out["description"] = scenario.description
     out.update(
@@ -566,7 +617,19 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
             ],
         }
     )
+    if scenario.provenance is not None:
+        out["provenance"] = _json_ready(scenario.provenance)
     return out
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(key): _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    return value
 
 
 def _signal_to_dict(signal: Signal) -> dict[str, Any]:
@@ -584,8 +647,11 @@ def _signal_to_dict(signal: Signal) -> dict[str, Any]:
 
 
 def scenario_digest(scenario: Scenario) -> str:
-    """The SHA-256 of the scenario's file form: equal scenarios, equal digests."""
-    return hashlib.sha256(scenario_to_json(scenario).encode()).hexdigest()
+    """The SHA-256 of the scenario's file form without its provenance: equal scenarios,
+    equal digests, whoever found them."""
+    data = scenario_to_dict(scenario)
+    data.pop("provenance", None)
+    return hashlib.sha256((json.dumps(data, indent=2) + "\n").encode()).hexdigest()
 
 
 def scenario_to_json(scenario: Scenario) -> str:

@@ -1,4 +1,4 @@
-"""``cashfuzz bench``: what reservation-aware sizing costs, and engine throughput.
+"""cashfuzz bench: what reservation-aware sizing costs, and engine throughput.
 
 Every comparison is measured in this one process (see ``cashfuzz.bench``).
 Exit 0 whatever the figures are: a benchmark reports, it does not gate.
@@ -17,6 +17,7 @@ from rich.table import Table
 from cashfuzz.bench import FULL, QUICK, TINY, run_bench
 from cashfuzz.errors import EXIT_OK
 from cashfuzz.output.render import make_console
+from cashfuzz.output.safe import plain
 
 
 def register(subparsers: Any) -> None:
@@ -47,7 +48,9 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = TINY if args.tiny else QUICK if args.quick else FULL
     progress = make_console(sys.stderr)
-    result = run_bench(settings, lambda message: progress.print(f"[dim]bench: {message}[/dim]"))
+    result = run_bench(
+        settings, lambda message: progress.print(plain(f"bench: {message}", "dim"), soft_wrap=True)
+    )
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:

@@ -1,4 +1,4 @@
-"""``cashfuzz diff``: one scenario on the reference engine and on backtrader, compared.
+"""cashfuzz diff: one scenario on the reference engine and on backtrader, compared.
 
 Exit 0 when the comparison ran (differences are information, not failure), 2 for
 a bad scenario, a scenario backtrader cannot run, or bad usage.
@@ -22,9 +22,11 @@ from cashfuzz.adapters.backtrader.differential import (
     compare,
     comparison_to_json,
 )
+from cashfuzz.engines import resolve_engine
 from cashfuzz.errors import EXIT_OK
 from cashfuzz.examples import add_scenario_arguments, scenario_from_arguments
 from cashfuzz.output.render import make_console
+from cashfuzz.output.safe import plain
 from cashfuzz.reference_engine.money import format_cents
 
 
@@ -54,6 +56,7 @@ def register(subparsers: Any) -> None:
 def diff(args: argparse.Namespace) -> int:
     """Compare the engines on the scenario and print the differences."""
     scenario, source = scenario_from_arguments(args)
+    resolve_engine(args.against)  # not installed: a usage error with the install hint
     comparison = compare(scenario, against=args.against)
     if args.json:
         sys.stdout.write(json.dumps(comparison_to_json(comparison), indent=2) + "\n")
@@ -78,9 +81,12 @@ def _side_line(name: str, comparison: Comparison, reference: bool) -> str:
 
 def print_comparison(console: Console, comparison: Comparison, *, source: str) -> None:
     """A headline per engine, then one table row per difference with its explanation."""
-    console.print(Text(f"cashfuzz diff: {source}: reference vs {comparison.against}", style="bold"))
-    console.print(Text(_side_line("reference", comparison, True)))
-    console.print(Text(_side_line(comparison.against, comparison, False)))
+    console.print(
+        plain(f"cashfuzz diff: {source}: reference vs {comparison.against}", "bold"),
+        soft_wrap=True,
+    )
+    console.print(plain(_side_line("reference", comparison, True)), soft_wrap=True)
+    console.print(plain(_side_line(comparison.against, comparison, False)), soft_wrap=True)
     if comparison.agree:
         console.print(Text("the engines agree: no differences", style="bold green"))
         return
@@ -89,12 +95,12 @@ def print_comparison(console: Console, comparison: Comparison, *, source: str) -
         table.add_column(name, overflow="fold")
     for difference in comparison.differences:
         table.add_row(
-            difference.subject,
-            difference.field,
-            difference.reference,
-            difference.other,
-            difference.category,
-            difference.explanation,
+            plain(difference.subject),
+            plain(difference.field),
+            plain(difference.reference),
+            plain(difference.other),
+            plain(difference.category),
+            plain(difference.explanation),
         )
     console.print(table)
     console.print(Text(f"{len(comparison.differences)} difference(s)", style="bold yellow"))

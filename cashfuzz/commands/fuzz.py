@@ -1,10 +1,12 @@
-"""``cashfuzz fuzz``: a fuzz campaign on every core, sharing one example database.
+"""cashfuzz fuzz: a fuzz campaign on every core, sharing one example database.
 
-Runs until --minutes or --examples is spent, or Ctrl-C. Every failure is
-shrunk, written to --out as a replayable scenario file, and only then shown.
+Runs until --minutes or --examples is spent (one minute when neither is given),
+or Ctrl-C, which prints what was found and where, then exits 130. Every failure
+is shrunk, written to --out as a replayable scenario file, and only then shown.
 Rerun with the same --db (or --redis) to resume from every failure found so
 far. Exit 1 when the campaign found a failure, 0 when it found none, 2 on bad
-usage, 3 when a worker died of an error of its own or no example ran.
+usage or an engine that breaks the engine protocol, 3 when a worker died of an
+error of its own or no example ran.
 
 With --hypofuzz the campaign is handed to HypoFuzz (coverage-guided; an
 optional extra under a non-commercial licence) over the same database.
@@ -22,8 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
+
 from cashfuzz.engines import resolve_engine
-from cashfuzz.errors import EXIT_INTERNAL, UsageError
+from cashfuzz.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from cashfuzz.output.render import make_console
+from cashfuzz.output.safe import plain
 from cashfuzz.search.campaign import CampaignProgress, CampaignSpec, run_campaign
 from cashfuzz.search.gate import replay_command
 
@@ -43,7 +49,9 @@ def register(subparsers: Any) -> None:
         help="reference | naive | backtrader | zoo:NAME | package.module:factory "
         "(default: reference)",
     )
-    budget = parser.add_argument_group("budget (at least one; the first reached ends the run)")
+    budget = parser.add_argument_group(
+        "budget (the first reached ends the run; default: --minutes 1)"
+    )
     budget.add_argument("--minutes", type=float, default=None, help="wall-clock budget")
     budget.add_argument("--examples", type=int, default=None, help="scenarios to run in all")
     parser.add_argument(
@@ -81,70 +89,114 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.hypofuzz:
         return _run_hypofuzz(spec)
-    progress = _run_with_display(spec)
+    progress, interrupted = _run_with_display(spec)
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if any(error.usage for error in progress.errors):
+        return EXIT_USAGE
     if progress.errors or (progress.examples == 0 and not progress.failures):
         return EXIT_INTERNAL
     return 1 if progress.failures else 0
 
 
-def _run_with_display(spec: CampaignSpec) -> CampaignProgress:
-    from rich.console import Console
+def _run_with_display(spec: CampaignSpec) -> tuple[CampaignProgress, bool]:
+    """Run the campaign showing progress on stderr; the progress, and whether Ctrl-C
+    ended it (the summary of what was found is printed either way)."""
     from rich.live import Live
     from rich.table import Table
 
-    console = Console(stderr=True)
+    console = make_console(sys.stderr)
     shown: set[Path] = set()
+    latest = [CampaignProgress()]
 
-    def table(progress: CampaignProgress) -> Table:
+    def table(progress: CampaignProgress, *, final: bool = False) -> Table:
         grid = Table.grid(padding=(0, 2))
         rate = progress.examples / progress.elapsed if progress.elapsed else 0.0
-        grid.add_row("engine", spec.engine, "workers", str(progress.workers_alive))
+        workers = str(spec.workers) if final else f"{progress.workers_alive} of {spec.workers}"
+        # only short figures: the engine, database and out paths are printed whole elsewhere
+        grid.add_row("workers", workers, "elapsed", f"{progress.elapsed:,.1f} s")
         grid.add_row("examples", f"{progress.examples:,}", "examples/s", f"{rate:,.0f}")
-        grid.add_row("events", f"{progress.events:,}", "elapsed", f"{progress.elapsed:,.1f} s")
-        grid.add_row("distinct failures", str(progress.distinct_failures), "out", str(spec.out_dir))
+        grid.add_row(
+            "events", f"{progress.events:,}", "distinct failures", str(progress.distinct_failures)
+        )
         return grid
 
     def announce(progress: CampaignProgress) -> None:
+        latest[0] = progress
         for failure in progress.failures:
             if failure.path in shown:
                 continue
             shown.add(failure.path)
             state = ("new" if failure.new else "known") + f", from {failure.source}"
             console.print(
-                f"[bold red]FAIL[/] ({state}) {', '.join(failure.invariants)} -> {failure.path}\n"
-                f"      {failure.message}\n"
-                f"      replay: {replay_command(spec.engine, failure.path)}"
+                Text.assemble(
+                    ("FAIL", "bold red"),
+                    plain(f" ({state}) {', '.join(failure.invariants)} -> {failure.path}"),
+                ),
+                soft_wrap=True,
+            )
+            console.print(plain(f"      {failure.message}"), soft_wrap=True)
+            console.print(
+                plain(f"      replay: {replay_command(spec.engine, failure.path)}"),
+                soft_wrap=True,
             )
 
     console.print(
-        f"cashfuzz fuzz: {spec.workers} worker(s) on {spec.engine}, database {spec.database}"
+        plain(
+            f"cashfuzz fuzz: {spec.workers} worker(s) on {spec.engine}, database "
+            f"{spec.database}, out {spec.out_dir}"
+        ),
+        soft_wrap=True,
     )
-    if console.is_terminal:
-        with Live(table(CampaignProgress()), console=console, refresh_per_second=4) as live:
+    interrupted = False
+    try:
+        if console.is_terminal:
+            with Live(table(CampaignProgress()), console=console, refresh_per_second=4) as live:
+
+                def update(progress: CampaignProgress) -> None:
+                    announce(progress)
+                    live.update(table(progress))
+
+                progress = run_campaign(spec, update)
+        else:
+            last_print = [0.0]
 
             def update(progress: CampaignProgress) -> None:
                 announce(progress)
-                live.update(table(progress))
+                if progress.elapsed - last_print[0] >= 10:
+                    last_print[0] = progress.elapsed
+                    console.print(
+                        f"{progress.elapsed:6.1f} s  {progress.examples:,} examples  "
+                        f"{progress.distinct_failures} failure(s)"
+                    )
 
             progress = run_campaign(spec, update)
-    else:
-        last_print = [0.0]
-
-        def update(progress: CampaignProgress) -> None:
-            announce(progress)
-            if progress.elapsed - last_print[0] >= 10:
-                last_print[0] = progress.elapsed
-                console.print(
-                    f"{progress.elapsed:6.1f} s  {progress.examples:,} examples  "
-                    f"{progress.distinct_failures} failure(s)"
-                )
-
-        progress = run_campaign(spec, update)
+    except KeyboardInterrupt:
+        # run_campaign has stopped its workers and drained their last reports into the
+        # progress object it was updating: say what was found before exiting 130
+        interrupted = True
+        progress = latest[0]
     announce(progress)
     for error in progress.errors:
-        console.print(f"[bold red]ERROR[/] worker {error.worker} died: {error.message}")
-    console.print(table(progress))
-    if progress.errors:
+        if interrupted:
+            break  # workers die of the same Ctrl-C: not errors worth reporting
+        console.print(
+            Text.assemble(
+                ("ERROR", "bold red"), plain(f" worker {error.worker} died: {error.message}")
+            ),
+            soft_wrap=True,
+        )
+    console.print(table(progress, final=True))
+    if interrupted:
+        verdict = (
+            f"interrupted; {progress.distinct_failures} distinct failure(s) written to "
+            f"{spec.out_dir}"
+            if progress.failures
+            else "interrupted; no invariant broke so far (the run was not finished)"
+        )
+    elif any(error.usage for error in progress.errors):
+        verdict = "the engine breaks the engine protocol (above): fix the adapter"
+    elif progress.errors:
         verdict = f"{len(progress.errors)} worker(s) died of an error: the run proves nothing"
     elif progress.examples == 0 and not progress.failures:
         verdict = "no example ran: the run proves nothing"
@@ -152,8 +204,12 @@ def _run_with_display(spec: CampaignSpec) -> CampaignProgress:
         verdict = f"{progress.distinct_failures} distinct failure(s) written to {spec.out_dir}"
     else:
         verdict = "no invariant broke"
-    console.print(f"cashfuzz fuzz: {progress.examples:,} examples, {verdict}")
-    return progress
+    console.print(
+        plain(f"cashfuzz fuzz: {progress.examples:,} examples, {verdict}"), soft_wrap=True
+    )
+    for path in sorted({failure.path for failure in progress.failures}) if interrupted else ():
+        console.print(plain(f"  {path}"), soft_wrap=True)
+    return progress, interrupted
 
 
 def _run_hypofuzz(spec: CampaignSpec) -> int:

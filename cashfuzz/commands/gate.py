@@ -1,8 +1,9 @@
-"""``cashfuzz gate``: a deterministic, time-boxed invariant search for CI.
+"""cashfuzz gate: a deterministic invariant search for CI.
 
-Exit 0 when every invariant held over the whole search, 1 after a shrunk
-counterexample has been written, 2 for bad usage (an unknown engine, a bad
-number).
+Exit 0 when every invariant held in every example of the budget, 1 after a shrunk
+counterexample per broken invariant has been written, 2 for bad usage (an unknown
+engine, a bad number, an --out that cannot be written), 4 when an opt-in time
+limit stopped the search before its example budget with nothing found.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from rich.console import Console
 from rich.text import Text
 
 from cashfuzz.engines import resolve_engine
-from cashfuzz.errors import EXIT_OK, EXIT_VIOLATION
+from cashfuzz.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.results import result_to_json
-from cashfuzz.search.gate import GateResult, run_gate
+from cashfuzz.output.safe import plain
+from cashfuzz.search.gate import DEFAULT_SHRINK_EXAMPLES, GateResult, run_gate
 
 DEFAULT_OUT = Path("cashfuzz-out")
 
@@ -58,10 +60,11 @@ def register(subparsers: Any) -> None:
         "gate",
         help="search for a broken invariant within a fixed, deterministic budget (for CI)",
         description=(
-            "Generate scenarios with Hypothesis and check every invariant on each, until "
-            "--max-examples or --budget-seconds runs out. The same --seed gives the same "
-            "search and the same shrunk counterexample. Exit 0 when nothing broke, 1 after "
-            "writing a counterexample scenario file, 2 for bad usage."
+            "Generate --max-examples scenarios with Hypothesis and check every invariant on "
+            "each. The same --seed gives the same search and the same shrunk counterexamples, "
+            "one file per broken invariant. Exit 0 when nothing broke in the whole budget, 1 "
+            "after writing the counterexamples, 2 for bad usage, 4 when --budget-seconds "
+            "stopped the search before the example budget with nothing found (not a pass)."
         ),
     )
     parser.add_argument(
@@ -77,9 +80,26 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--budget-seconds",
         type=_positive_float,
-        default=60.0,
+        default=None,
         metavar="S",
-        help="stop generating new examples after S seconds (default: 60)",
+        help="opt-in time limit: stop generating new examples after S seconds; a run it "
+        "stops before --max-examples exits 4, never 0 (default: no time limit)",
+    )
+    parser.add_argument(
+        "--shrink-examples",
+        type=_positive_int,
+        default=DEFAULT_SHRINK_EXAMPLES,
+        metavar="N",
+        help="checks allowed after the first failure, to find other broken invariants and "
+        "shrink each (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--shrink-seconds",
+        type=_positive_float,
+        default=None,
+        metavar="S",
+        help="opt-in time limit on the same; a cut makes runs depend on machine speed "
+        "(default: none)",
     )
     parser.add_argument(
         "--max-examples",
@@ -106,6 +126,8 @@ def gate(args: argparse.Namespace) -> int:
         factory,
         seed=args.seed,
         budget_seconds=args.budget_seconds,
+        shrink_examples=args.shrink_examples,
+        shrink_seconds=args.shrink_seconds,
         max_examples=args.max_examples,
         out_dir=args.out,
         engine_name=args.engine,
@@ -114,7 +136,14 @@ def gate(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(result_to_payload(result), indent=2) + "\n")
     else:
         print_result(make_console(), result)
-    return EXIT_OK if result.ok else EXIT_VIOLATION
+    return exit_status(result)
+
+
+def exit_status(result: GateResult) -> int:
+    """1 for a finding, 4 for a search cut short with nothing found, 0 for an earned pass."""
+    if result.counterexamples:
+        return EXIT_VIOLATION
+    return EXIT_INCOMPLETE if result.incomplete else EXIT_OK
 
 
 def result_to_payload(result: GateResult) -> dict[str, Any]:
@@ -124,6 +153,8 @@ def result_to_payload(result: GateResult) -> dict[str, Any]:
         "engine": result.engine_name,
         "seed": result.seed,
         "examples_run": result.examples_run,
+        "max_examples": result.max_examples,
+        "incomplete": result.incomplete,
         "failing_examples": result.failing_examples,
         "invariants": dict(result.invariant_counts),
         "elapsed_seconds": round(result.elapsed_seconds, 3),
@@ -138,6 +169,15 @@ def result_to_payload(result: GateResult) -> dict[str, Any]:
         ),
         "replay": result.replay_command,
         "counterexample": None,
+        "counterexamples": [
+            {
+                "invariant": found.invariant,
+                "path": str(found.path),
+                "broken": list(found.broken),
+                "replay": found.replay_command,
+            }
+            for found in result.counterexamples
+        ],
     }
     if result.recorded is not None:
         payload["counterexample"] = result_to_json(
@@ -147,21 +187,35 @@ def result_to_payload(result: GateResult) -> dict[str, Any]:
 
 
 def print_result(console: Console, result: GateResult) -> None:
-    """Say what broke, where the counterexample is, its ledger, and how to replay it."""
-    stopped = " (stopped by the time budget)" if result.budget_exhausted else ""
+    """Say what broke, where each counterexample is, the first one's ledger, and how to
+    replay each; or that the whole budget held, or that it was cut short."""
+    stopped = " (stopped by the time limit)" if result.budget_exhausted else ""
     console.print(
-        Text(
+        plain(
             f"cashfuzz gate: engine {result.engine_name}, seed {result.seed}: "
-            f"{result.examples_run} examples in {result.elapsed_seconds:.1f} s{stopped}",
-            style="bold",
-        )
+            f"{result.examples_run} of {result.max_examples} examples "
+            f"in {result.elapsed_seconds:.1f} s{stopped}",
+            "bold",
+        ),
+        soft_wrap=True,
     )
     if result.ok:
         console.print(Text("every invariant held in every example", style="bold green"))
         return
+    if result.incomplete:
+        console.print(
+            Text(
+                f"INCOMPLETE: nothing broke in the {result.examples_run} examples that ran, but "
+                f"the budget was {result.max_examples}; this is not a pass (exit 4). Raise "
+                "--budget-seconds or drop it, or lower --max-examples.",
+                style="bold yellow",
+            )
+        )
+        return
     console.print(
         Text(
-            f"FAILED: {result.failing_examples} distinct failing example(s)",
+            f"FAILED: {result.failing_examples} distinct failing example(s), "
+            f"{len(result.counterexamples)} invariant(s) broken",
             style="bold red",
         )
     )
@@ -176,20 +230,23 @@ def print_result(console: Console, result: GateResult) -> None:
         console.print(Text(f"  {name} broke first in {count} example(s)", style="red"))
     if result.shrink_cut_short:
         console.print(
-            Text("  shrinking was cut short by the time limit; the example may not be minimal")
+            Text(
+                "  the search after the first failure was cut short (--shrink-examples or "
+                "--shrink-seconds); counterexamples may not be minimal"
+            )
         )
-    path = result.counterexample_path
-    console.print(Text(f"counterexample: {path}"))
+    first = result.counterexamples[0]
     console.print()
-    if result.recorded is not None and path is not None:
-        render_run(console, result.recorded, source=str(path), engine=result.engine_name)
-        if result.recorded.result.ok:
+    render_run(console, first.recorded, source=str(first.path), engine=result.engine_name)
+    console.print()
+    for found in result.counterexamples:
+        console.print(plain(f"counterexample ({found.invariant}): {found.path}"), soft_wrap=True)
+        if found.recorded.result.ok:
             console.print(
                 Text(
-                    "warning: the written counterexample did not fail again on replay; "
+                    "  warning: this file did not fail again on replay; "
                     "the engine may not be deterministic",
                     style="yellow",
                 )
             )
-    console.print()
-    console.print(Text(f"replay: {result.replay_command}", style="bold"))
+        console.print(plain(f"  replay: {found.replay_command}", "bold"), soft_wrap=True)

@@ -1,4 +1,4 @@
-"""``cashfuzz run``: check one scenario and print its ledger.
+"""cashfuzz run: check one scenario and print its ledger.
 
 Exit 0 when every invariant held and the engine did not crash, 1 otherwise,
 2 for a bad scenario or bad usage.
@@ -11,12 +11,13 @@ import json
 import sys
 from typing import Any
 
-from cashfuzz.engines import pin_engine_mode, resolve_engine
+from cashfuzz.engines import pin_engine_mode
 from cashfuzz.errors import EXIT_OK, EXIT_VIOLATION
 from cashfuzz.examples import add_scenario_arguments, scenario_from_arguments
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.report import check_report_path, write_report
 from cashfuzz.output.results import check_recorded, result_to_json
+from cashfuzz.provenance import TRUST_FLAG, choose_engine
 
 
 def register(subparsers: Any) -> None:
@@ -37,8 +38,15 @@ def register(subparsers: Any) -> None:
         metavar="ENGINE",
         help=(
             "reference | naive | backtrader | zoo:NAME | package.module:factory "
-            "(default: the reference engine in the scenario's own mode)"
+            "(default: the engine the file records, else the reference engine in the "
+            "scenario's own mode)"
         ),
+    )
+    parser.add_argument(
+        TRUST_FLAG,
+        action="store_true",
+        help="load the engine the file records even when it is your own code "
+        "(module:factory); without it such a file asks for --engine",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument(
@@ -57,15 +65,19 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check the scenario and print it; the exit status says whether it held."""
     scenario, source = scenario_from_arguments(args)
-    if args.engine is not None:
+    choice = choose_engine(scenario, args.engine, trust_recorded=args.trust_recorded_engine)
+    if choice.spec is not None:
         # --engine naive / reference set the mode: show the config the engine ran with
-        scenario = pin_engine_mode(scenario, args.engine)
+        scenario = pin_engine_mode(scenario, choice.spec)
     report_path = None if args.report is None else check_report_path(args.report)
-    factory = resolve_engine(args.engine)
-    engine = args.engine or f"reference, in the scenario's mode ({scenario.config.mode.value})"
-    recorded = check_recorded(scenario, factory, determinism=not args.no_determinism)
+    engine = (
+        f"{choice.spec} ({choice.source})"
+        if choice.spec is not None
+        else f"reference, in the scenario's mode ({scenario.config.mode.value})"
+    )
+    recorded = check_recorded(scenario, choice.factory, determinism=not args.no_determinism)
     if args.json:
-        payload = result_to_json(recorded.result, engine=args.engine or "scenario")
+        payload = result_to_json(recorded.result, engine=choice.spec or "scenario")
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
         render_run(make_console(), recorded, source=source, engine=engine)

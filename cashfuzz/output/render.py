@@ -1,9 +1,12 @@
 """The human-readable ledger of one checked scenario, printed with rich.
 
-Output stays plain when it is not going to a terminal (rich drops colour codes
-then) and uses only ASCII in its own text, so it reads the same piped into a
-file or a CI log. ``describe_event`` and ``settings_rows`` are shared with the
-report writer.
+Output stays plain when it is not going to a terminal (no colour codes, 80
+columns, long lines never wrapped or cut) and uses only ASCII in its own text,
+so it reads the same piped into a file or a CI log. Colour is off with
+``NO_COLOR`` set or ``cashfuzz --no-color``. Every user string (description,
+symbols, file and engine names, messages) goes through ``safe.plain``: shown,
+never read as markup or sent as a control sequence. ``describe_event`` and
+``settings_rows`` are shared with the report writer.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from rich.text import Text
 
 from cashfuzz.invariants import Violation
 from cashfuzz.output.results import LedgerRow, RecordedCheck, config_to_json
+from cashfuzz.output.safe import plain
 from cashfuzz.reference_engine import (
     CancelIgnored,
     Event,
@@ -35,14 +39,46 @@ from cashfuzz.reference_engine import (
 )
 from cashfuzz.reference_engine.money import format_cents, format_ticks
 
-#: Width used when the output is not a terminal and COLUMNS is unset: wide
-#: enough that a ledger row stays on one line in a CI log.
-PIPE_WIDTH = 160
+#: Width used when the output is not a terminal and COLUMNS is unset (a CI log,
+#: a pipe): tables fit in it; lines that must stay whole (paths, commands) are
+#: printed with ``soft_wrap`` and never cut.
+PIPE_WIDTH = 80
+
+#: Narrower consoles get the ledger as lines rather than a table that would fold
+#: every event description into a column of words.
+TABLE_WIDTH = 120
+
+_colour = {"enabled": True}
+
+
+def disable_colour() -> None:
+    """Make every console made from now on plain (``cashfuzz --no-color``)."""
+    _colour["enabled"] = False
+
+
+def colour_enabled() -> bool:
+    """False under ``--no-color`` or when ``NO_COLOR`` is set to anything but empty."""
+    return _colour["enabled"] and os.environ.get("NO_COLOR", "") == ""
+
+
+class _PipeAwareConsole(Console):
+    """A Console whose closed pipe raises BrokenPipeError (exit 141 in ``cli.main``)
+    instead of rich's SystemExit(1), which would look like a finding."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(32, "the reader of cashfuzz's output went away")
 
 
 def make_console(file: TextIO | None = None) -> Console:
     """A Console on ``file`` (default: the current sys.stdout) that degrades to plain text."""
-    console = Console(file=file if file is not None else sys.stdout, highlight=False)
+    console = _PipeAwareConsole(
+        file=file if file is not None else sys.stdout,
+        highlight=False,
+        emoji=False,
+        # no colour means no escape sequences at all, bold and dim included
+        color_system="auto" if colour_enabled() else None,
+    )
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = PIPE_WIDTH
     return console
@@ -153,15 +189,18 @@ def render_run(console: Console, recorded: RecordedCheck, *, source: str, engine
     """Print the header, the ledger table, the verdict and the final books."""
     result = recorded.result
     scenario = result.scenario
-    console.print(Text(f"cashfuzz run: {source}", style="bold"))
+    console.print(plain(f"cashfuzz run: {source}", "bold"), soft_wrap=True)
     if scenario.description:
-        console.print(Text(scenario.description, style="dim"), soft_wrap=True)
+        console.print(plain(scenario.description, "dim"), soft_wrap=True)
     settings = [("engine", engine), *settings_rows(scenario)]
     width = max(len(key) for key, _ in settings) + 2
     for key, value in settings:
-        console.print(Text.assemble((key.ljust(width), "cyan"), value), soft_wrap=True)
+        console.print(Text.assemble((key.ljust(width), "cyan"), plain(value)), soft_wrap=True)
     console.print()
-    console.print(_ledger_table(recorded.rows, result.violations))
+    if console.width >= TABLE_WIDTH:
+        console.print(_ledger_table(recorded.rows, result.violations))
+    else:
+        _print_ledger_lines(console, recorded.rows, result.violations)
     if len(recorded.rows) != len(result.events):
         console.print(
             Text(
@@ -172,7 +211,7 @@ def render_run(console: Console, recorded: RecordedCheck, *, source: str, engine
         )
     console.print()
     _print_verdict(console, recorded)
-    console.print(Text(final_text(recorded)), soft_wrap=True)
+    console.print(plain(final_text(recorded)), soft_wrap=True)
 
 
 def final_text(recorded: RecordedCheck) -> str:
@@ -191,10 +230,44 @@ def final_text(recorded: RecordedCheck) -> str:
     )
 
 
-def _ledger_table(rows: Sequence[LedgerRow], violations: Sequence[Violation]) -> Table:
+def _broken_at(violations: Sequence[Violation]) -> dict[int, list[str]]:
     broken_at: dict[int, list[str]] = {}
     for violation in violations:
         broken_at.setdefault(violation.event_index, []).append(violation.invariant)
+    return broken_at
+
+
+def _print_ledger_lines(
+    console: Console, rows: Sequence[LedgerRow], violations: Sequence[Violation]
+) -> None:
+    """The ledger for a narrow console or a CI log: each event on a line of its own
+    (never cut), the books after it on the next, the time only when it changes."""
+    broken_at = _broken_at(violations)
+    console.print(Text("ledger", style="bold"))
+    last_time: object = None
+    indent = " " * 6
+    for row in rows:
+        if row.event.timestamp != last_time:
+            last_time = row.event.timestamp
+            console.print(plain(f"  at {row.event.timestamp}", "dim"), soft_wrap=True)
+        text = describe_event(row.event)
+        broken = broken_at.get(row.index)
+        if broken:
+            text += f"  !! {', '.join(broken)}"
+        style = "bold red" if broken else ""
+        console.print(plain(f"{row.index:>4}  {text}", style), soft_wrap=True)
+        cash, reserved, available, equity = ledger_values(row.after)
+        console.print(
+            Text(
+                f"{indent}cash {cash}  reserved {reserved}  available {available}  equity {equity}",
+                style=style or "dim",
+            ),
+            soft_wrap=True,
+        )
+
+
+def _ledger_table(rows: Sequence[LedgerRow], violations: Sequence[Violation]) -> Table:
+    broken_at = _broken_at(violations)
     table = Table(title="ledger", box=box.SIMPLE_HEAD, title_justify="left", show_edge=False)
     table.add_column("#", justify="right")
     table.add_column("time")
@@ -209,8 +282,8 @@ def _ledger_table(rows: Sequence[LedgerRow], violations: Sequence[Violation]) ->
         # Text cells: scenario strings must never be read as rich markup
         table.add_row(
             str(row.index),
-            Text(str(row.event.timestamp)),
-            Text(text),
+            plain(str(row.event.timestamp)),
+            plain(text),
             *ledger_values(row.after),
             style="bold red" if broken else None,
         )
@@ -220,13 +293,16 @@ def _ledger_table(rows: Sequence[LedgerRow], violations: Sequence[Violation]) ->
 def _print_verdict(console: Console, recorded: RecordedCheck) -> None:
     result = recorded.result
     style = "bold green" if result.ok else "bold red"
-    console.print(Text(summary_line(recorded), style=style))
+    console.print(plain(summary_line(recorded), style), soft_wrap=True)
     for violation in result.violations:
         console.print(
-            Text(
+            plain(
                 f"  VIOLATION {violation.invariant} at {violation_where(violation)}: "
                 f"{violation.message}",
-                style="red",
+                "red",
             ),
             soft_wrap=True,
         )
+    if result.traceback is not None:
+        console.print(Text("  the engine's traceback:", style="red"))
+        console.print(plain(result.traceback.rstrip("\n"), keep_newlines=True), soft_wrap=True)

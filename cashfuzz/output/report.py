@@ -13,6 +13,7 @@ import base64
 import html
 import io
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from cashfuzz.output.render import (
     violation_where,
 )
 from cashfuzz.output.results import LedgerRow, RecordedCheck
+from cashfuzz.output.safe import visible
 from cashfuzz.reference_engine import FillRefused, write_atomic
 
 FORMATS = {".md": "markdown", ".html": "html"}
@@ -156,7 +158,8 @@ def plot_png(recorded: RecordedCheck, *, title: str) -> bytes:
     whole_run = [v.invariant for v in recorded.result.violations if v.event_index < 0]
     if whole_run:
         title += f"\nbroken over the whole run: {', '.join(whole_run)}"
-    axes.set_title(title, fontsize=10)
+    # user text (file names, symbols) is never mathtext: "$...$" would be parsed or fail
+    axes.set_title(visible(title, keep_newlines=True), fontsize=10, parse_math=False)
     axes.set_xlabel("event index")
     axes.set_ylabel("currency units")
     axes.xaxis.set_major_locator(integer_locator(integer=True))
@@ -171,11 +174,21 @@ def plot_png(recorded: RecordedCheck, *, title: str) -> bytes:
 
 # --- markdown -----------------------------------------------------------------------
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*[]<|"})
+#: ASCII punctuation markdown reads as syntax anywhere in a line (CommonMark lets a
+#: backslash escape any punctuation): emphasis, code, links, HTML, entities, table
+#: cell breaks, strikethrough, and GitHub's $math$.
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*[]<#|~$"})
+#: An underscore inside a word (commission_rate) is never emphasis, nor is an
+#: ampersand that does not start an entity (&lt;); the others may be.
+_MD_IN_LINE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|&(?=#?[A-Za-z0-9]+;)")
+#: What makes a line a list item, a quote, a setext heading rule or an ordered list item.
+_MD_LINE_START = re.compile(r"^(\s*(?:\d+)?)([-+.)](?=\s|$)|[=>])")
 
 
 def _md(text: str) -> str:
-    return " ".join(text.translate(_MD_SPECIAL).splitlines())
+    """``text`` as one line of literal markdown text (never a heading, list or link)."""
+    escaped = _MD_IN_LINE.sub(lambda m: "\\" + m.group(0), visible(text).translate(_MD_SPECIAL))
+    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped, count=1)
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

@@ -17,6 +17,7 @@ from cashfuzz.invariants import (
     EQUITY_CHECKS,
     RESERVATION_CHECKS,
     CheckResult,
+    check_factory,
     check_scenario,
 )
 from cashfuzz.reference_engine import (
@@ -39,7 +40,7 @@ from cashfuzz.reference_engine import (
 from cashfuzz.reference_engine.money import format_cents, format_ticks
 
 #: Keys of ``scenario_to_dict`` that are data, not settings.
-_DATA_KEYS = ("description", "bars", "signals", "cancels")
+_DATA_KEYS = ("format", "provenance", "description", "bars", "signals", "cancels")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +68,13 @@ def check_recorded(
     """Check ``scenario`` on ``factory``'s engine, collecting every violation (not fail-fast).
 
     The engine's observer is the invariant monitor with a recorder in front of
-    it, so the rows are exactly what the monitor saw. An engine crash ends up in
-    ``result.crash``; a factory that raises propagates.
+    it, so the rows are exactly what the monitor saw. An engine or factory crash ends
+    up in ``result.crash`` and ``result.traceback``; a protocol breach raises
+    AdapterProtocolError (see ``check_scenario``).
     """
     rows: list[LedgerRow] = []
     engines: list[EngineUnderTest] = []
+    check_factory(factory)  # the wrapper below would hide a wrong signature
 
     def recording_factory(config: EngineConfig, observer: Observer | None) -> EngineUnderTest:
         # only the first engine is the monitored one; the determinism re-run is not recorded
@@ -201,7 +204,9 @@ def result_to_json(result: CheckResult, *, engine: str | None = None) -> dict[st
 
     Keys: ok, engine, violations, fills, rejections, cancels (OrderCancelled and
     CancelIgnored), expired, refused_fills, resized, config, final (None when
-    the engine crashed), events (the count), crash (None or the error text).
+    the engine crashed), events (the count), crash (None or the error text, naming the
+    file and line it was raised at), traceback (None or the engine's formatted traceback),
+    provenance (what found the scenario, as its file records it, or None).
     """
     events = result.events
     return {
@@ -223,9 +228,13 @@ def result_to_json(result: CheckResult, *, engine: str | None = None) -> dict[st
             if isinstance(e, OrderAccepted) and e.quantity != e.requested
         ],
         "config": config_to_json(result.scenario),
+        "provenance": (
+            None if result.scenario.provenance is None else dict(result.scenario.provenance)
+        ),
         "final": None if result.final is None else snapshot_to_json(result.final),
         "events": len(events),
         "crash": result.crash,
+        "traceback": result.traceback,
     }
 
 

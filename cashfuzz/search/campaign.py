@@ -37,10 +37,18 @@ from hypothesis.database import (
 # the database key Hypothesis gives a test; no public API names it
 from hypothesis.internal.reflection import function_digest
 
-from cashfuzz.engines import file_safe, pin_engine_mode, resolve_engine
+from cashfuzz import provenance
+from cashfuzz.engines import pin_engine_mode, resolve_engine
 from cashfuzz.errors import UsageError
-from cashfuzz.invariants import check_scenario
-from cashfuzz.reference_engine import EngineFactory, Scenario, scenario_digest, write_scenario
+from cashfuzz.invariants import AdapterProtocolError, MonitorFault, check_scenario
+from cashfuzz.reference_engine import EngineFactory, Scenario, scenario_digest
+from cashfuzz.search.findings import (
+    REDIS_SCHEMES,
+    Corpus,
+    check_database_location,
+    check_out_dir,
+    save_counterexample,
+)
 
 #: Examples a worker runs between looks at the stop flag and the corpus.
 CHUNK_EXAMPLES = 25
@@ -48,7 +56,7 @@ CHUNK_EXAMPLES = 25
 
 def open_database(location: str) -> ExampleDatabase:
     """A Hypothesis example database: ``redis://...`` or a directory path."""
-    if location.startswith(("redis://", "rediss://", "unix://")):
+    if location.startswith(REDIS_SCHEMES):
         try:
             from hypothesis.extra.redis import RedisExampleDatabase
             from redis import Redis
@@ -67,17 +75,9 @@ def scenario_hash(scenario: Scenario) -> str:
 
 
 def counterexample_path(out_dir: Path, engine_name: str, invariant: str, digest: str) -> Path:
-    """``<engine>.<invariant>-<hash>.json``: one folder can hold several engines' findings."""
-    return out_dir / f"{file_safe(engine_name)}.{invariant}-{digest}.json"
-
-
-def recorded_invariants(out_dir: Path, engine_name: str) -> frozenset[str]:
-    """The invariants ``engine_name`` already has a counterexample for in ``out_dir``."""
-    prefix = f"{file_safe(engine_name)}."
-    return frozenset(
-        path.stem.removeprefix(prefix).rpartition("-")[0]
-        for path in out_dir.glob(f"{prefix}*-*.json")
-    )
+    """``<engine>.<invariant>-<hash>.json``: one folder can hold several engines' findings;
+    the engine part is short and unique per spec (``provenance.engine_file_part``)."""
+    return out_dir / f"{provenance.engine_file_part(engine_name)}.{invariant}-{digest}.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +98,15 @@ def _interesting(invariant: str) -> type[_Interesting]:
     """One exception type per invariant: Hypothesis keeps one shrunk example per
     distinct failure origin in its primary corpus, so each invariant keeps its own."""
     return type(f"Broke_{invariant}", (_Interesting,), {})
+
+
+class _Unusable(BaseException):
+    """Stops Hypothesis at once when the engine breaks the protocol or the monitor
+    fails: neither is a finding to shrink. Carries the error to raise after."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 _current_check: Callable[[Scenario], None] | None = None
@@ -137,7 +146,10 @@ def search(
     failing: list[Finding] = []
 
     def check(scenario: Scenario) -> None:
-        result = check_scenario(scenario, factory, fail_fast=True)
+        try:
+            result = check_scenario(scenario, factory, fail_fast=True)
+        except (AdapterProtocolError, MonitorFault) as error:
+            raise _Unusable(error) from error
         if on_example is not None:
             on_example(len(result.events))
         if result.ok:
@@ -175,6 +187,8 @@ def search(
     _current_check = check
     try:
         test()
+    except _Unusable as stop:
+        raise stop.error from None
     except _Interesting:
         # Hypothesis replays the minimal example last
         return failing[-1]
@@ -230,9 +244,12 @@ def replay_database(
         yield finding
 
 
-def record(out_dir: Path, finding: Finding, engine_name: str) -> tuple[Path, bool]:
-    """Write ``finding`` atomically, with the engine's mode pinned when the mode alone
-    selects the engine (so ``cashfuzz run FILE`` replays it); returns (path, is new)."""
+def record(
+    out_dir: Path, finding: Finding, engine_name: str, *, found_by: str = "fuzz"
+) -> tuple[Path, bool]:
+    """Write ``finding`` atomically with its provenance, the engine's mode pinned when the
+    mode alone selects the engine; returns (path, is new). A file that cannot be written
+    is printed in full on stderr instead (``save_counterexample``)."""
     scenario = pin_engine_mode(finding.scenario, engine_name)
     digest = scenario_hash(finding.scenario)
     path = counterexample_path(out_dir, engine_name, finding.invariants[0], digest)
@@ -240,10 +257,12 @@ def record(out_dir: Path, finding: Finding, engine_name: str) -> tuple[Path, boo
         return path, False
     described = dataclasses.replace(
         scenario,
-        description=f"Found by cashfuzz fuzz --engine {engine_name}: {finding.messages[0]}",
+        description=f"Found by cashfuzz {found_by} --engine {engine_name}: {finding.messages[0]}",
+        provenance=provenance.record(
+            found_by=found_by, engine=engine_name, invariants=finding.invariants, path=path
+        ),
     )
-    write_scenario(described, path)
-    return path, True
+    return path, save_counterexample(described, path)
 
 
 # --- the multi-process campaign -----------------------------------------------------------
@@ -286,6 +305,8 @@ class FailureReport:
 class WorkerError:
     worker: int
     message: str
+    #: the engine broke the engine protocol: the user's adapter must change (exit 2)
+    usage: bool = False
 
 
 @dataclass(slots=True)
@@ -313,9 +334,11 @@ def _worker(
 ) -> None:
     try:
         _work(index, spec, reports, stop, examples, events)
+    except KeyboardInterrupt:
+        return  # Ctrl-C reaches the whole process group: the main process reports the run
     except Exception as error:  # reported to the main process, then re-raised
         detail = "".join(traceback.format_exception_only(error)).strip()
-        reports.put(WorkerError(index, detail))
+        reports.put(WorkerError(index, detail, usage=isinstance(error, AdapterProtocolError)))
         raise
 
 
@@ -346,10 +369,12 @@ def _work(
         factory, engine_name=spec.engine, database=database, on_example=count
     ):
         report(saved, "database")
+    corpus = Corpus(spec.out_dir, spec.engine, factory)
     parent = multiprocessing.parent_process()
     # a worker outlives a killed campaign only until its next chunk
     while not stop.is_set() and (parent is None or parent.is_alive()):
-        known_invariants = recorded_invariants(spec.out_dir, spec.engine)
+        # known: what the files say, checked again here, never what their names say
+        known_invariants = corpus.invariants()
         chunk = CHUNK_EXAMPLES
         if spec.max_examples is not None:
             chunk = max(1, min(chunk, (spec.max_examples - examples.value) // spec.workers))
@@ -371,11 +396,19 @@ def run_campaign(
     *,
     poll_seconds: float = 0.25,
 ) -> CampaignProgress:
-    """Run workers until the time or example budget is spent (or Ctrl-C)."""
-    spec.out_dir.mkdir(parents=True, exist_ok=True)
-    if not spec.database.startswith(("redis://", "rediss://", "unix://")):
-        Path(spec.database).mkdir(parents=True, exist_ok=True)
+    """Run workers until the time or example budget is spent (or Ctrl-C).
+
+    Counterexample files already in ``out_dir`` that record this engine and still fail
+    on it are reported first (source ``"out folder"``): a campaign never passes while
+    its own folder holds a live counterexample."""
+    check_out_dir(spec.out_dir)
+    check_database_location(spec.database)
     open_database(spec.database)  # fail fast on a bad location, before forking
+    progress = CampaignProgress()
+    for entry in Corpus(spec.out_dir, spec.engine, resolve_engine(spec.engine)).entries():
+        progress.failures.append(
+            FailureReport(entry.path, entry.invariants, entry.message, -1, False, "out folder")
+        )
     context = multiprocessing.get_context("spawn")
     reports = context.Queue()
     stop = context.Event()
@@ -390,7 +423,6 @@ def run_campaign(
         )
         for i in range(spec.workers)
     ]
-    progress = CampaignProgress()
     ended: set[int] = set()
     started = time.monotonic()
     for worker in workers:

@@ -8,11 +8,13 @@ which keeps the smallest scenario per invariant as a replayable file.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 from hypothesis import given, settings
 
+from cashfuzz import provenance
 from cashfuzz.adapters import scenarios_for
 from cashfuzz.engines import pin_engine_mode, resolve_engine
 from cashfuzz.invariants import check_scenario
@@ -29,12 +31,16 @@ def _size(scenario: Scenario) -> tuple[int, int, int]:
 
 
 def keep_smallest(out_dir: Path, invariant: str, scenario: Scenario) -> Path:
-    """Write ``scenario`` as ``hypofuzz-<invariant>.json`` unless a smaller one is there."""
-    path = out_dir / f"hypofuzz-{invariant}.json"
+    """Write ``scenario`` as ``hypofuzz-<engine>-<invariant>.json`` unless a smaller one is."""
+    path = out_dir / f"hypofuzz-{provenance.engine_file_part(_ENGINE)}-{invariant}.json"
     if path.exists() and _size(load_scenario(path)) <= _size(scenario):
         path.touch()  # found again in this run: the caller counts files by time
         return path
-    return write_scenario(pin_engine_mode(scenario, _ENGINE), path)
+    found = provenance.record(
+        found_by="hypofuzz", engine=_ENGINE, invariants=(invariant,), path=path
+    )
+    pinned = pin_engine_mode(scenario, _ENGINE)
+    return write_scenario(dataclasses.replace(pinned, provenance=found), path)
 
 
 # HypoFuzz fuzzes only tests whose database is the default one: make ours the default

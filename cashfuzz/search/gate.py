@@ -1,22 +1,23 @@
-"""``run_gate``: a deterministic, time-boxed Hypothesis search for a broken invariant.
+"""``run_gate``: a deterministic Hypothesis search for broken invariants.
 
 Determinism: the search uses ``hypothesis.seed(seed)`` with ``derandomize=False``
 and no example database, so the examples depend on the seed alone (not on the
 test's source, as ``derandomize`` would, nor on earlier runs): the same seed
-finds and shrinks to the same counterexample, byte for byte, unless a time limit
-cut the search short (``GateResult.budget_exhausted`` / ``shrink_cut_short``).
+finds and shrinks to the same counterexamples, byte for byte, unless a time limit
+cut the search short.
 
-Time: no new example is generated once ``budget_seconds`` have passed (the
-search stops there if nothing broke). Shrinking gets ``shrink_seconds`` more
-from the first failure; past that the search stops and the last failure seen
-(the smallest, as the shrinker only moves to smaller failures) is the
-counterexample. Without a cut, Hypothesis's final replay of its minimal example
-is checked for real and is the counterexample.
+Budget: the search checks ``max_examples`` scenarios. A time limit
+(``budget_seconds``) is opt-in; when it stops the search before the example
+budget ran and nothing broke, the result is ``incomplete``, never a pass.
 
-The counterexample is written (atomically) to
-``out_dir/counterexample-<engine>-<seed>-<hash8>.json`` before anything is
-reported, then read back from that file and re-checked, so what is reported is
-what ``cashfuzz run FILE`` shows.
+Each invariant that broke first in some example is its own bug to Hypothesis (one
+exception type per invariant), so each is shrunk on its own and written to its
+own file: ``out_dir/counterexample-<engine>-<seed>-<invariant>-<hash8>.json``,
+with a ``provenance`` record (see ``cashfuzz.provenance``), atomically, before
+anything is reported; the file is then read back and re-checked, so what is
+reported is what ``cashfuzz run FILE`` shows. After the first failure the search
+may check ``shrink_examples`` more scenarios (and, opt-in, run ``shrink_seconds``
+more); past that the smallest failure seen for each invariant is written.
 """
 
 from __future__ import annotations
@@ -31,21 +32,42 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.strategies import SearchStrategy
 
+from cashfuzz import provenance
 from cashfuzz.adapters import scenarios_for
-from cashfuzz.engines import MODE_ENGINES, file_safe, pin_engine_mode, resolve_engine
+from cashfuzz.engines import MODE_ENGINES, pin_engine_mode, resolve_engine
 from cashfuzz.errors import UsageError
-from cashfuzz.invariants import CheckResult, check_scenario
+from cashfuzz.invariants import AdapterProtocolError, CheckResult, MonitorFault, check_scenario
 from cashfuzz.output.results import RecordedCheck, check_recorded
 from cashfuzz.reference_engine import (
     EngineFactory,
     Scenario,
     load_scenario,
     scenario_digest,
-    write_scenario,
 )
+from cashfuzz.search.findings import check_out_dir, save_counterexample
 from cashfuzz.strategies import scenarios
 
 CRASH = "crash"
+#: Checks allowed after the first failure (searching on for other invariants, then
+#: shrinking): a count, not a clock, so a loaded machine finds the same files.
+DEFAULT_SHRINK_EXAMPLES = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class Counterexample:
+    """One shrunk failing scenario, as written and as replayed from its file.
+
+    ``invariant`` is the one it was shrunk for (or ``crash``); ``broken`` lists every
+    invariant the written file breaks."""
+
+    invariant: str
+    path: Path
+    scenario: Scenario
+    recorded: RecordedCheck
+    broken: tuple[str, ...]
+    replay_command: str
+    #: False when the file could not be written (the scenario went to stderr in full)
+    saved: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,58 +77,104 @@ class GateResult:
 
     ``first_failure_seconds`` (from the start of the run until the first failing
     example had been checked) and ``examples_to_first_failure`` (examples checked
-    up to and including it) are None when nothing failed."""
+    up to and including it) are None when nothing failed. ``incomplete`` is set when
+    the search stopped before ``max_examples`` with nothing found: not a pass."""
 
     engine_name: str
     seed: int
     examples_run: int
+    max_examples: int
     failing_examples: int
     invariant_counts: tuple[tuple[str, int], ...]
     elapsed_seconds: float
     budget_exhausted: bool
     shrink_cut_short: bool = False
-    counterexample: Scenario | None = None
-    counterexample_path: Path | None = None
-    recorded: RecordedCheck | None = None
-    replay_command: str | None = None
+    counterexamples: tuple[Counterexample, ...] = ()
     first_failure_seconds: float | None = None
     examples_to_first_failure: int | None = None
 
     @property
     def ok(self) -> bool:
-        return self.counterexample is None
+        """Nothing broke and the whole example budget ran."""
+        return not self.counterexamples and not self.incomplete
+
+    @property
+    def incomplete(self) -> bool:
+        return not self.counterexamples and self.examples_run < self.max_examples
 
     @property
     def invariants_hit(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.invariant_counts)
+
+    # the first counterexample, for callers that show one
+    @property
+    def counterexample(self) -> Scenario | None:
+        return self.counterexamples[0].scenario if self.counterexamples else None
+
+    @property
+    def counterexample_path(self) -> Path | None:
+        return self.counterexamples[0].path if self.counterexamples else None
+
+    @property
+    def recorded(self) -> RecordedCheck | None:
+        return self.counterexamples[0].recorded if self.counterexamples else None
+
+    @property
+    def replay_command(self) -> str | None:
+        return self.counterexamples[0].replay_command if self.counterexamples else None
 
 
 class _BudgetSpent(BaseException):
     """Stops Hypothesis at once: a BaseException is not a test failure to shrink."""
 
 
+class _Unusable(BaseException):
+    """Stops Hypothesis at once when the engine breaks the protocol or the monitor
+    fails: neither is a finding to shrink. Carries the error to raise after."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _GateFailure(AssertionError):
-    """The property's failure; one exception type and one raise site, so Hypothesis
-    treats every broken invariant as the same bug and shrinks toward the smallest."""
+    """A broken invariant. Each invariant raises its own subclass (see ``_failure_type``),
+    so Hypothesis keeps and shrinks one example per invariant."""
+
+
+_FAILURE_TYPES: dict[str, type[_GateFailure]] = {}
+
+
+def _failure_type(problem: str) -> type[_GateFailure]:
+    if problem not in _FAILURE_TYPES:
+        name = "Broke_" + "".join(c if c.isalnum() else "_" for c in problem)
+        _FAILURE_TYPES[problem] = type(name, (_GateFailure,), {"__module__": __name__})
+    return _FAILURE_TYPES[problem]
 
 
 @dataclass(slots=True)
 class _Tracker:
-    generate_until: float
-    shrink_seconds: float
+    generate_until: float | None
+    shrink_seconds: float | None
+    shrink_examples: int
     examples_run: int = 0
+    calls_after_failure: int = 0
     first_failure_at: float | None = None
     first_failure_checked_at: float | None = None
     examples_to_first_failure: int | None = None
     shrink_cut_short: bool = False
     budget_exhausted: bool = False
     failing: dict[str, str] = field(default_factory=dict)
-    last_failure: Scenario | None = None
-    final: Scenario | None = None
+    last_by_problem: dict[str, Scenario] = field(default_factory=dict)
+    final_by_problem: dict[str, Scenario] = field(default_factory=dict)
+
+
+def _size(scenario: Scenario) -> tuple[int, int, int, int]:
+    return (len(scenario.steps()), len(scenario.signals), len(scenario.bars), len(scenario.cancels))
 
 
 def _is_final_replay() -> bool:
-    """True while Hypothesis replays the minimal failing example for its report."""
+    """True while Hypothesis replays a minimal failing example for its report."""
     try:
         from hypothesis.control import current_build_context
 
@@ -121,71 +189,107 @@ def _first_problem(result: CheckResult) -> str:
     return CRASH
 
 
-def counterexample_name(engine_name: str, seed_value: int, scenario: Scenario) -> str:
-    """``counterexample-<engine>-<seed>-<hash8>.json`` (engine name made file-safe)."""
+def _problems(result: CheckResult) -> tuple[str, ...]:
+    names = [violation.invariant for violation in result.violations]
+    if result.crash is not None:
+        names.append(CRASH)
+    return tuple(dict.fromkeys(names))
+
+
+def counterexample_name(
+    engine_name: str, seed_value: int, scenario: Scenario, invariant: str | None = None
+) -> str:
+    """``counterexample-<engine>-<seed>[-<invariant>]-<hash8>.json``; the engine part is
+    short and unique per spec (``provenance.engine_file_part``)."""
+    middle = f"-{invariant}" if invariant else ""
     return (
-        f"counterexample-{file_safe(engine_name)}-{seed_value}-{scenario_digest(scenario)[:8]}.json"
+        f"counterexample-{provenance.engine_file_part(engine_name)}-{seed_value}{middle}"
+        f"-{scenario_digest(scenario)[:8]}.json"
     )
 
 
 def replay_command(engine_name: str, path: Path) -> str:
     """The command that replays a counterexample file on the engine it broke."""
-    if engine_name in MODE_ENGINES:
-        return f"cashfuzz run {path}"
-    return f"cashfuzz run {path} --engine {engine_name}"
+    return provenance.replay_command(engine_name, path)
 
 
 def run_gate(
     factory: EngineFactory,
     *,
     seed: int,
-    budget_seconds: float,
     max_examples: int,
     out_dir: Path,
     engine_name: str,
+    budget_seconds: float | None = None,
+    shrink_examples: int = DEFAULT_SHRINK_EXAMPLES,
     shrink_seconds: float | None = None,
     strategy: SearchStrategy[Scenario] | None = None,
+    found_by: str = "gate",
+    every_invariant: bool = True,
 ) -> GateResult:
-    """Search ``strategy`` (default ``scenarios()``) for a scenario on which ``factory``'s
-    engine breaks an invariant or crashes; write the shrunk one to ``out_dir``.
+    """Search ``strategy`` (default ``scenarios()``) for scenarios on which ``factory``'s
+    engine breaks an invariant or crashes; write one shrunk file per broken invariant
+    to ``out_dir``.
 
-    ``shrink_seconds`` defaults to a quarter of the budget, at least 5 s.
-    Raises UsageError for a negative budget or fewer than one example.
+    ``budget_seconds`` (default: none) stops generating new examples after that long;
+    ``shrink_examples`` bounds the checks after the first failure, ``shrink_seconds``
+    (default: none) their time. ``every_invariant=False``
+    stops at the first broken invariant instead of searching on for the others.
+    Raises UsageError for a
+    non-positive budget, fewer than one example, or an ``out_dir`` that cannot be
+    written (checked before the search).
     """
-    if not budget_seconds > 0:
+    if budget_seconds is not None and not budget_seconds > 0:
         raise UsageError(f"--budget-seconds={budget_seconds!r} must be a positive number")
     if max_examples < 1:
         raise UsageError(f"--max-examples={max_examples!r} must be at least 1")
-    if shrink_seconds is None:
-        shrink_seconds = max(5.0, budget_seconds / 4)
+    if shrink_examples < 1:
+        raise UsageError(f"--shrink-examples={shrink_examples!r} must be at least 1")
+    check_out_dir(out_dir)
     started = time.monotonic()
-    tracker = _Tracker(generate_until=started + budget_seconds, shrink_seconds=shrink_seconds)
+    tracker = _Tracker(
+        generate_until=None if budget_seconds is None else started + budget_seconds,
+        shrink_seconds=shrink_seconds,
+        shrink_examples=shrink_examples,
+    )
 
     def holds_every_invariant(scenario: Scenario) -> None:
         final = _is_final_replay()
         now = time.monotonic()
         if tracker.first_failure_at is None:
-            if now > tracker.generate_until:
+            if tracker.generate_until is not None and now > tracker.generate_until:
                 tracker.budget_exhausted = True
                 raise _BudgetSpent
-        elif not final and now > tracker.first_failure_at + tracker.shrink_seconds:
-            tracker.shrink_cut_short = True
-            # stop at once: answering "passes" would let the shrinker keep drawing candidates
-            raise _BudgetSpent
+        elif not final:
+            tracker.calls_after_failure += 1
+            out_of_time = (
+                tracker.shrink_seconds is not None
+                and now > tracker.first_failure_at + tracker.shrink_seconds
+            )
+            if out_of_time or tracker.calls_after_failure > tracker.shrink_examples:
+                tracker.shrink_cut_short = True
+                # stop at once: answering "passes" would let the shrinker keep going
+                raise _BudgetSpent
         if not final:
             tracker.examples_run += 1
-        result = check_scenario(scenario, factory, fail_fast=True, determinism=True)
+        try:
+            result = check_scenario(scenario, factory, fail_fast=True, determinism=True)
+        except (AdapterProtocolError, MonitorFault) as error:
+            raise _Unusable(error) from error
         if result.ok:
             return
+        problem = _first_problem(result)
         if tracker.first_failure_at is None:
             tracker.first_failure_at = now
             tracker.first_failure_checked_at = time.monotonic()
             tracker.examples_to_first_failure = tracker.examples_run
-        tracker.failing.setdefault(scenario_digest(scenario), _first_problem(result))
-        tracker.last_failure = scenario
+        tracker.failing.setdefault(scenario_digest(scenario), problem)
+        smallest = tracker.last_by_problem.get(problem)
+        if smallest is None or _size(scenario) <= _size(smallest):
+            tracker.last_by_problem[problem] = scenario
         if final:
-            tracker.final = scenario
-        raise _GateFailure(_first_problem(result))
+            tracker.final_by_problem[problem] = scenario
+        raise _failure_type(problem)(problem)
 
     search = settings(
         max_examples=max_examples,
@@ -194,7 +298,7 @@ def run_gate(
         deadline=None,
         phases=(Phase.generate, Phase.shrink),
         suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=False,
+        report_multiple_bugs=every_invariant,
         verbosity=Verbosity.quiet,
         print_blob=False,
     )
@@ -205,57 +309,82 @@ def run_gate(
         test()
     except _BudgetSpent:
         pass
+    except _Unusable as stop:
+        raise stop.error from None
     except Exception:
-        # our _GateFailure, or Hypothesis's Flaky* when the engine is not deterministic
-        if tracker.last_failure is None:
+        # our _GateFailure(s), or Hypothesis's Flaky* when the engine is not deterministic
+        if not tracker.last_by_problem:
             raise
     elapsed = time.monotonic() - started
     checked_at = tracker.first_failure_checked_at
     counts = Counter(tracker.failing.values())
-    common = GateResult(
+    found = {**tracker.last_by_problem, **tracker.final_by_problem}
+    written = tuple(
+        _write_and_recheck(found[problem], problem, factory, engine_name, seed, out_dir, found_by)
+        for problem in sorted(found)
+    )
+    return GateResult(
         engine_name=engine_name,
         seed=seed,
         examples_run=tracker.examples_run,
+        max_examples=max_examples,
         failing_examples=len(tracker.failing),
         invariant_counts=tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
         elapsed_seconds=elapsed,
         budget_exhausted=tracker.budget_exhausted,
         shrink_cut_short=tracker.shrink_cut_short,
+        counterexamples=written,
         first_failure_seconds=None if checked_at is None else checked_at - started,
         examples_to_first_failure=tracker.examples_to_first_failure,
-    )
-    found = tracker.final or tracker.last_failure
-    if found is None:
-        return common
-    path, recorded = _write_and_recheck(found, factory, engine_name, seed, out_dir)
-    return dataclasses.replace(
-        common,
-        counterexample=recorded.result.scenario,
-        counterexample_path=path,
-        recorded=recorded,
-        replay_command=replay_command(engine_name, path),
     )
 
 
 def _write_and_recheck(
-    scenario: Scenario, factory: EngineFactory, engine_name: str, seed_value: int, out_dir: Path
-) -> tuple[Path, RecordedCheck]:
-    first = check_scenario(scenario, factory, fail_fast=True, determinism=True)
+    scenario: Scenario,
+    problem: str,
+    factory: EngineFactory,
+    engine_name: str,
+    seed_value: int,
+    out_dir: Path,
+    found_by: str,
+) -> Counterexample:
+    first = check_scenario(scenario, factory, fail_fast=False, determinism=True)
+    broken = _problems(first) or (problem,)
+    detail = first.violations[0] if first.violations else first.crash
     description = (
-        f"Counterexample found by cashfuzz gate --engine {engine_name} --seed {seed_value}: "
-        f"{first.violations[0] if first.violations else first.crash}"
+        f"Counterexample found by cashfuzz {found_by} --engine {engine_name} "
+        f"--seed {seed_value}: {detail}"
     )
-    written = dataclasses.replace(pin_engine_mode(scenario, engine_name), description=description)
-    path = Path(out_dir) / counterexample_name(engine_name, seed_value, written)
-    write_scenario(written, path)
-    replayed = load_scenario(path)
+    pinned = dataclasses.replace(pin_engine_mode(scenario, engine_name), description=description)
+    path = Path(out_dir) / counterexample_name(engine_name, seed_value, pinned, problem)
+    record = provenance.record(
+        found_by=found_by,
+        engine=engine_name,
+        invariants=broken,
+        seed=seed_value,
+        path=path,
+        traceback=getattr(first, "traceback", None),
+    )
+    complete = dataclasses.replace(pinned, provenance=record)
+    saved = save_counterexample(complete, path)
+    replayed = load_scenario(path) if saved else complete
     # replay exactly as the printed command will: by the file's mode, or on the named engine
     replay_factory = resolve_engine(None) if engine_name in MODE_ENGINES else factory
-    return path, check_recorded(replayed, replay_factory, determinism=True)
+    return Counterexample(
+        invariant=problem,
+        path=path,
+        scenario=replayed,
+        recorded=check_recorded(replayed, replay_factory, determinism=True),
+        broken=broken,
+        replay_command=record["replay"],
+        saved=saved,
+    )
 
 
 __all__ = [
     "CRASH",
+    "DEFAULT_SHRINK_EXAMPLES",
+    "Counterexample",
     "GateResult",
     "counterexample_name",
     "replay_command",

@@ -317,7 +317,7 @@ def test_gate_finds_a_violation_that_run_replays(
     assert code == 1
     path = Path(payload["counterexample_path"])
     assert path.parent == tmp_path
-    assert payload["replay"] == f"cashfuzz run {path} --engine backtrader"
+    assert payload["replay"] == f"cashfuzz run {path}"  # the file records backtrader
     first = payload["counterexample"]["violations"][0]["invariant"]
     # which of backtrader's defects a seed shrinks to shifts with the code base (Hypothesis
     # draws constants from the project's modules); the race itself is pinned by the
@@ -326,6 +326,6 @@ def test_gate_finds_a_violation_that_run_replays(
     counterexample = load_scenario(path)
     assert unsupported(counterexample) is None
     assert len(counterexample.signals) <= 2
-    assert main(["run", str(path), "--engine", "backtrader", "--json"]) == 1
+    assert main(["run", str(path), "--json"]) == 1  # backtrader, as the file records
     replayed = json.loads(capsys.readouterr().out)
     assert replayed["violations"][0]["invariant"] == first

@@ -221,7 +221,10 @@ def test_engine_crash_exits_one_and_is_reported(
     assert "last reported: cash 95.98" in out
     code, result = _json_run(capsys, "--example", "googl-aapl", "--engine", engine)
     assert code == 1
-    assert (result["ok"], result["crash"], result["final"]) == (False, "RuntimeError: boom", None)
+    source = tmp_path / "cashfuzz_crashing_engine.py"
+    assert (result["ok"], result["final"]) == (False, None)
+    assert result["crash"] == f"RuntimeError: boom (raised at {source}:9 in step)"
+    assert f'File "{source}", line 9, in step' in result["traceback"]
     assert len(result["fills"]) == 2
 
 
