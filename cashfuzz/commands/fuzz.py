@@ -46,7 +46,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--engine",
         default="reference",
-        help="reference | naive | backtrader | zoo:NAME | package.module:factory "
+        help="reference | naive | backtrader | backtesting | nautilus | zoo:NAME "
+        "| package.module:factory "
         "(default: reference)",
     )
     budget = parser.add_argument_group(

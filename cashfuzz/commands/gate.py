@@ -71,7 +71,8 @@ def register(subparsers: Any) -> None:
         "--engine",
         default="reference",
         metavar="ENGINE",
-        help="reference | naive | backtrader | zoo:NAME | package.module:factory "
+        help="reference | naive | backtrader | backtesting | nautilus | zoo:NAME "
+        "| package.module:factory "
         "(default: reference)",
     )
     parser.add_argument(

@@ -43,7 +43,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--engine",
         default=None,
-        help="reference | naive | backtrader | zoo:NAME | package.module:factory "
+        help="reference | naive | backtrader | backtesting | nautilus | zoo:NAME "
+        "| package.module:factory "
         "| path/to/file.py:factory "
         "(default: the engine each file records, else its mode on the reference engine)",
     )

@@ -37,7 +37,8 @@ def register(subparsers: Any) -> None:
         "--engine",
         metavar="ENGINE",
         help=(
-            "reference | naive | backtrader | zoo:NAME | package.module:factory "
+            "reference | naive | backtrader | backtesting | nautilus | zoo:NAME "
+            "| package.module:factory "
             "(default: the engine the file records, else the reference engine in the "
             "scenario's own mode)"
         ),
