@@ -462,7 +462,9 @@ class Tape:
         order = self._orders[self.order_id(key)]
         shares = whole(quantity)
         account = self._account()
-        after = to_cents(account.cash if cash is None else cash)
+        if cash is not None:  # what the broker says this fill left, for later events too
+            account = replace(account, cash=cash)
+        after = to_cents(account.cash)
         delta = after - self._cash
         order.filled += shares
         order.cash_flow += delta

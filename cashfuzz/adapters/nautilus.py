@@ -99,16 +99,20 @@ class NautilusEngine(WholeRunEngine):
     def _unreported_fills(self, engine: BacktestEngine) -> None:
         """Fills nautilus booked on an order but stopped the backtest on (its cash
         account's AccountBalanceNegative) before the strategy or the balance saw them."""
+        balance: Decimal | None = None
         for order in engine.cache.orders():
             key = order.client_order_id
             if self.tape.knows(key) and self.tape.is_open(key) and order.filled_qty > 0:
                 price, quantity = Decimal(str(order.avg_px)), order.filled_qty.as_decimal()
                 fee = sum((money.as_decimal() for money in order.commissions()), Decimal(0))
-                # the balance nautilus computed for this fill, with its Money rounding
+                # the balance nautilus computed for this fill, with its Money rounding,
+                # after the unpaid fills before it
                 sign = -1 if order.side == OrderSide.BUY else 1
                 flow = Money(sign * quantity * price, USD).as_decimal()
-                cash = Decimal(str(self.account().cash)) + flow - fee
-                self.tape.filled(key, quantity, price, fee, cash=cash)
+                if balance is None:
+                    balance = Decimal(str(self.account().cash))
+                balance += flow - fee
+                self.tape.filled(key, quantity, price, fee, cash=balance)
 
 
 def _equity(instrument_id: InstrumentId, fee: Decimal) -> Equity:
