@@ -40,6 +40,7 @@ from nautilus_trader.model.currencies import USD
 from nautilus_trader.model.data import Bar as NautilusBar
 from nautilus_trader.model.data import BarType
 from nautilus_trader.model.enums import AccountType, OmsType, OrderSide
+from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
 from nautilus_trader.model.instruments import Equity
 from nautilus_trader.model.objects import Money, Price, Quantity
@@ -102,9 +103,12 @@ class NautilusEngine(WholeRunEngine):
         balance: Decimal | None = None
         for order in engine.cache.orders():
             key = order.client_order_id
-            if self.tape.knows(key) and self.tape.is_open(key) and order.filled_qty > 0:
-                price, quantity = Decimal(str(order.avg_px)), order.filled_qty.as_decimal()
-                fee = sum((money.as_decimal() for money in order.commissions()), Decimal(0))
+            if not self.tape.knows(key):
+                continue
+            fills = [event for event in order.events if isinstance(event, OrderFilled)]
+            for fill in fills[self.broker.fills_seen.get(key, 0) :]:
+                quantity, price = fill.last_qty.as_decimal(), fill.last_px.as_decimal()
+                fee = fill.commission.as_decimal()
                 # the balance nautilus computed for this fill, with its Money rounding,
                 # after the unpaid fills before it
                 sign = -1 if order.side == OrderSide.BUY else 1
@@ -135,6 +139,7 @@ class _Drive(Strategy):  # type: ignore[misc]
     def __init__(self, adapter: NautilusEngine, steps: tuple[Step, ...]) -> None:
         super().__init__()
         self.adapter, self.steps, self.seen = adapter, steps, 0
+        self.fills_seen: dict[Any, int] = {}
 
     def on_start(self) -> None:
         for symbol in self.adapter.ids:
@@ -170,9 +175,11 @@ class _Drive(Strategy):  # type: ignore[misc]
         self.adapter.tape.cancelled(event.client_order_id)
 
     def on_order_filled(self, event: Any) -> None:
+        key = event.client_order_id
+        self.fills_seen[key] = self.fills_seen.get(key, 0) + 1
         quantity, price = event.last_qty.as_decimal(), event.last_px.as_decimal()
         commission = event.commission.as_decimal()
-        self.adapter.tape.filled(event.client_order_id, quantity, price, commission)
+        self.adapter.tape.filled(key, quantity, price, commission)
 
 
 nautilus_factory = Factory(NautilusEngine, name="nautilus")
