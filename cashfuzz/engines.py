@@ -52,10 +52,10 @@ def scenario_mode_factory(config: EngineConfig, observer: Observer | None = None
     return Engine(config, observer)
 
 
-#: ``--engine`` name -> (package it needs, its adapter module with ``<name>_factory``).
+#: ``--engine`` name -> "package it needs:its adapter module" (which has ``<name>_factory``).
 _OPTIONAL = {
-    "backtesting": ("backtesting", "cashfuzz.adapters.backtesting"),
-    "nautilus": ("nautilus_trader", "cashfuzz.adapters.nautilus"),
+    "backtesting": "backtesting:cashfuzz.adapters.backtesting",
+    "nautilus": "nautilus_trader:cashfuzz.adapters.nautilus",
 }
 
 
@@ -77,7 +77,7 @@ def resolve_engine(name: str | None) -> EngineFactory:
 
         return cast(EngineFactory, backtrader_factory)
     if name in _OPTIONAL:
-        package, module_name = _OPTIONAL[name]
+        package, _, module_name = _OPTIONAL[name].partition(":")
         if importlib.util.find_spec(package) is None:
             raise UsageError(
                 f"--engine {name} needs the {package} package: pip install 'cashfuzz[{name}]' "

@@ -15,11 +15,11 @@ from cashfuzz.reference_engine import (
     RunResult,
     Scenario,
     ScenarioError,
-    drive,
     event_to_dict,
     reference_factory,
     run_scenario,
 )
+from cashfuzz.reference_engine.run import drive
 
 from .checks import STATE_CHECKS, TRANSITION_CHECKS, LogTotals
 from .protocol import (

@@ -38,7 +38,7 @@ from .orders import (
     is_legal_transition,
 )
 from .protocol import EngineFactory, EngineUnderTest, Observer
-from .run import RunResult, drive, reference_factory, run_scenario
+from .run import RunResult, reference_factory, run_scenario
 from .scenario import (
     SCENARIO_FORMAT,
     Scenario,
@@ -106,7 +106,6 @@ __all__ = [
     "Timestamp",
     "bars_from_csv",
     "bars_from_dataframe",
-    "drive",
     "event_to_dict",
     "is_legal_transition",
     "load_scenario",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from .config import EngineConfig
 from .engine import Engine
@@ -25,12 +26,18 @@ def reference_factory(config: EngineConfig, observer: Observer | None = None) ->
     return Engine(config, observer)
 
 
+@runtime_checkable
+class RunsWholeData(Protocol):
+    """An engine that runs a whole data set at once: it takes every step in one call."""
+
+    def run_steps(self, steps: Sequence[Step]) -> None: ...
+
+
 def drive(engine: EngineUnderTest, steps: Sequence[Step]) -> None:
     """Feed ``steps`` to ``engine``: all at once to an engine with ``run_steps(steps)``
     (one that runs a whole data set at once), else one ``step()`` per timestamp."""
-    run_steps = getattr(engine, "run_steps", None)
-    if run_steps is not None:
-        run_steps(steps)
+    if isinstance(engine, RunsWholeData):
+        engine.run_steps(steps)
         return
     for step in steps:
         engine.step(step.timestamp, step.bars, step.signals, step.cancels)
