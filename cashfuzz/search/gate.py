@@ -25,6 +25,8 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,6 +171,36 @@ class _Tracker:
     final_by_problem: dict[str, Scenario] = field(default_factory=dict)
 
 
+@contextmanager
+def _seed_alone_decides() -> Iterator[None]:
+    """Within the block, Hypothesis draws no constants from the modules that happen to
+    be loaded.
+
+    Hypothesis mixes into its draws constants it finds in every local module in
+    ``sys.modules``: cashfuzz's own when run from a checkout, none when installed, and the
+    user's project's. A gate seed would then find different counterexamples after any
+    code change, from another entry point, or in another project; without them, the
+    search depends on the seed and the strategies alone. Where this Hypothesis has no
+    such pool, nothing changes.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+
+        original = providers._get_local_constants
+        empty = providers.Constants()  # type: ignore[attr-defined]
+        cache = providers.CONSTANTS_CACHE
+    except (ImportError, AttributeError):
+        yield
+        return
+    cache.cache.clear()
+    providers._get_local_constants = lambda: empty
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.cache.clear()
+
+
 def _size(scenario: Scenario) -> tuple[int, int, int, int]:
     return (len(scenario.steps()), len(scenario.signals), len(scenario.bars), len(scenario.cancels))
 
@@ -306,7 +338,8 @@ def run_gate(
     drawn = scenarios_for(factory, strategy or scenarios())
     test = hypothesis_seed(seed)(search(given(drawn)(holds_every_invariant)))
     try:
-        test()
+        with _seed_alone_decides():
+            test()
     except _BudgetSpent:
         pass
     except _Unusable as stop:
