@@ -453,10 +453,12 @@ class Tape:
         *,
         released: Amount = 0,
         cash: Amount | None = None,
+        positions: Mapping[str, Amount] | None = None,
     ) -> None:
         """The broker filled ``quantity`` of order ``key`` at ``price`` for ``commission``.
         ``cash``, when given, is the cash the broker says this fill left (for a broker that
-        books a fill it cannot pay only after the fact); otherwise ``account().cash``."""
+        books a fill it cannot pay only after the fact); otherwise ``account().cash``;
+        ``positions`` likewise overrides ``account().positions``."""
         # a broker may fill a submitted order without accepting it first
         self.accepted(key, as_last_reported=True)
         order = self._orders[self.order_id(key)]
@@ -464,6 +466,8 @@ class Tape:
         account = self._account()
         if cash is not None:  # what the broker says this fill left, for later events too
             account = replace(account, cash=cash)
+        if positions is not None:
+            account = replace(account, positions=positions)
         after = to_cents(account.cash)
         delta = after - self._cash
         order.filled += shares
@@ -596,6 +600,11 @@ class Tape:
             self.events.append(event)
             if self.observer is not None:
                 self.observer(event, after)
+
+    @property
+    def reported(self) -> Account:
+        """The broker's books as the last recorded event took them."""
+        return self._last_account
 
     def snapshot(self) -> LedgerSnapshot:
         """The books after the last recorded event."""

@@ -31,6 +31,7 @@ not reported (``reports_equity = False``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -99,8 +100,11 @@ class NautilusEngine(WholeRunEngine):
 
     def _unreported_fills(self, engine: BacktestEngine) -> None:
         """Fills nautilus booked on an order but stopped the backtest on (its cash
-        account's AccountBalanceNegative) before the strategy or the balance saw them."""
+        account's AccountBalanceNegative) before the strategy or the balance saw them: each
+        reported with the balance it implies after the books the strategy last saw, and
+        those books' positions (the stopped engine's own books may hold later fills)."""
         balance: Decimal | None = None
+        positions: Mapping[str, Any] = {}
         for order in engine.cache.orders():
             key = order.client_order_id
             if not self.tape.knows(key):
@@ -113,10 +117,11 @@ class NautilusEngine(WholeRunEngine):
                 # after the unpaid fills before it
                 sign = -1 if order.side == OrderSide.BUY else 1
                 flow = Money(sign * quantity * price, USD).as_decimal()
-                if balance is None:
-                    balance = Decimal(str(self.account().cash))
+                if balance is None:  # the books the strategy last saw, before the stop
+                    balance = Decimal(str(self.tape.reported.cash))
+                    positions = self.tape.reported.positions
                 balance += flow - fee
-                self.tape.filled(key, quantity, price, fee, cash=balance)
+                self.tape.filled(key, quantity, price, fee, cash=balance, positions=positions)
 
 
 def _equity(instrument_id: InstrumentId, fee: Decimal) -> Equity:
