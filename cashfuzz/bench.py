@@ -9,7 +9,17 @@ both sides together:
   cash, reservation) over naive sizing (``Mode.NAIVE``), measured on
   ``Engine.step`` calls that carry signals and no bars, so no fill dilutes it;
 - ``engine_vs_backtrader``: the reference engine's symbol-bars per second over
-  backtrader's, on the same bars and the same explicit-quantity orders.
+  backtrader's, on the same bars and the same explicit-quantity orders;
+- ``engine_vs_backtesting``: the same against backtesting.py on one symbol
+  (it is single-asset);
+- ``gate_vs_hypothesis_floor``: the gate's CPU time per example over that of a
+  trivial one-integer ``@given`` test under the same Hypothesis settings;
+- ``monitor_growth_exponent``: the log-log slope of a checked run's CPU time
+  from about 1,000 to about 10,000 events (1.0: linear);
+- and whatever other tiers register in ``EXTRA_RATIOS`` (``register_ratio``).
+
+Timed sections run with the garbage collector as a checked run has it
+(``gc_tuned``), on both sides of a comparison.
 
 The workload is deterministic: a seeded random walk in ticks per symbol, and a
 one-share order on two thirds of the symbol-bars, alternating BUY and SELL per
@@ -23,6 +33,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import math
 import os
 import platform
 import random
@@ -49,9 +60,11 @@ from cashfuzz.reference_engine import (
     Mode,
     OrderFilled,
     PercentEquity,
+    Scenario,
     Side,
     Signal,
     Sizer,
+    gc_tuned,
 )
 from cashfuzz.reference_engine.money import TICKS_PER_UNIT
 
@@ -179,26 +192,37 @@ def make_workload(symbols: int, bars: int, *, seed: int = 0) -> Workload:
 def clean_heap() -> Iterator[None]:
     """Collect, then freeze every object alive so far for the duration: the garbage
     collector then scans only what the timed run creates, whatever else the
-    process holds (Hypothesis, backtrader's modules, an earlier run's results)."""
+    process holds (Hypothesis, backtrader's modules, an earlier run's results).
+    Inside, the collector runs as in a checked run (``gc_tuned``)."""
     gc.collect()
     gc.freeze()
     try:
-        yield
+        with gc_tuned():
+            yield
     finally:
         gc.unfreeze()
 
 
 def run_engine(workload: Workload, mode: Mode = Mode.RESERVATION) -> tuple[Engine, float]:
     """Run the reference engine (no observer) over ``workload``; return it and the
-    wall time of its step loop in seconds (in a ``clean_heap``)."""
+    CPU seconds of its step loop (in a ``clean_heap``)."""
     engine = Engine(workload.config(mode))
     step = engine.step
     with clean_heap():
-        started = time.perf_counter()
+        started = time.process_time()
         for work in workload.steps:
             step(work.timestamp, work.bars, work.signals)
-        elapsed = time.perf_counter() - started
+        elapsed = time.process_time() - started
     return engine, elapsed
+
+
+def workload_scenario(workload: Workload) -> Scenario:
+    """``workload`` as a scenario, for checked runs."""
+    return Scenario(
+        workload.config(),
+        tuple(bar for step in workload.steps for bar in step.bars),
+        tuple(signal for step in workload.steps for signal in step.signals),
+    )
 
 
 def engine_throughput(workload: Workload, rounds: int) -> float:
@@ -343,33 +367,163 @@ def measure_versus(workload: Workload, rounds: int) -> Versus:
     from cashfuzz.adapters.backtrader.runner import run_backtrader
 
     bars, orders = workload.bt_bars(), workload.bt_orders()
+
+    def backtrader_run() -> tuple[float, int]:
+        started = time.process_time()
+        result = run_backtrader(
+            bars,
+            orders,
+            initial_cash=workload.initial_cash / 100,
+            commission_rate=float(workload.commission_rate),
+            fill_at="next_open",
+        )
+        return time.process_time() - started, len(result.fills)
+
+    return _paired(workload, rounds, backtrader_run)
+
+
+def measure_versus_backtesting(bars: int, rounds: int) -> Versus:
+    """The reference engine and backtesting.py on one symbol x ``bars`` of the workload,
+    alternately, ``rounds`` times each (CPU time; backtesting.py's ``run()`` includes
+    its statistics). Raises ImportError without the ``bench`` extra."""
+    from cashfuzz.bench_backtesting import run_backtesting
+
+    workload = make_workload(1, bars)
+    return _paired(workload, rounds, lambda: run_backtesting(workload))
+
+
+def _paired(workload: Workload, rounds: int, other: Callable[[], tuple[float, int]]) -> Versus:
+    """The reference engine and ``other`` (returning CPU seconds and fills) alternately;
+    ``backtrader_*`` fields of the result hold ``other``'s figures."""
     ours: list[float] = []
     theirs: list[float] = []
-    reference_fills = backtrader_fills = 0
+    reference_fills = other_fills = 0
     for _ in range(max(1, rounds)):
         engine, seconds = run_engine(workload)
         ours.append(seconds)
         reference_fills = sum(isinstance(event, OrderFilled) for event in engine.events)
         del engine
         with clean_heap():
-            result = run_backtrader(
-                bars,
-                orders,
-                initial_cash=workload.initial_cash / 100,
-                commission_rate=float(workload.commission_rate),
-                fill_at="next_open",
-            )
-        theirs.append(result.seconds)
-        backtrader_fills = len(result.fills)
-        del result
+            seconds, other_fills = other()
+        theirs.append(seconds)
     size = workload.symbol_bars
     return Versus(
         reference_rate=size / statistics.median(ours),
         backtrader_rate=size / statistics.median(theirs),
         ratio=statistics.median(b / a for a, b in zip(ours, theirs, strict=True)),
         reference_fills=reference_fills,
-        backtrader_fills=backtrader_fills,
+        backtrader_fills=other_fills,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Growth:
+    """Checked-run CPU time at two sizes and the log-log slope between them
+    (the median of the rounds' slopes)."""
+
+    small_events: int
+    large_events: int
+    small_seconds: float
+    large_seconds: float
+    exponent: float
+
+
+def measure_monitor_growth(small_bars: int, large_bars: int, rounds: int) -> Growth:
+    """Check the workload (10 symbols) of ``small_bars`` and of ``large_bars`` bars under
+    every per-event invariant (no determinism re-run), alternately; fit
+    time = c x events^k between the two sizes."""
+    from cashfuzz.invariants import check_scenario
+
+    small = workload_scenario(make_workload(10, small_bars))
+    large = workload_scenario(make_workload(10, large_bars))
+    sizes: dict[int, int] = {}
+    times: dict[int, list[float]] = {small_bars: [], large_bars: []}
+    for _ in range(max(1, rounds)):
+        for bars, scenario in ((small_bars, small), (large_bars, large)):
+            gc.collect()
+            started = time.process_time()
+            result = check_scenario(scenario, determinism=False)
+            times[bars].append(time.process_time() - started)
+            sizes[bars] = len(result.events)
+            del result
+    events = math.log(sizes[large_bars] / sizes[small_bars])
+    slopes = [
+        math.log(big / little) / events
+        for little, big in zip(times[small_bars], times[large_bars], strict=True)
+    ]
+    return Growth(
+        sizes[small_bars],
+        sizes[large_bars],
+        statistics.median(times[small_bars]),
+        statistics.median(times[large_bars]),
+        statistics.median(slopes),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    """CPU seconds per example of the gate and of a trivial ``@given`` test."""
+
+    gate_examples: int
+    gate_seconds_per_example: float
+    floor_seconds_per_example: float
+    ratio: float
+
+
+def _floor_seconds_per_example(max_examples: int) -> float:
+    """A trivial one-integer ``@given`` test under the gate's Hypothesis settings."""
+    from hypothesis import given
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis import strategies as st
+
+    from cashfuzz.search.gate import search_settings
+
+    calls = [0]
+    chosen = search_settings(max_examples)
+
+    @hypothesis_seed(0)
+    @chosen
+    @given(st.integers())
+    def trivial(value: int) -> None:
+        calls[0] += 1
+
+    started = time.process_time()
+    trivial()
+    return (time.process_time() - started) / max(1, calls[0])
+
+
+def measure_gate_floor(max_examples: int, rounds: int) -> Floor:
+    """The gate's CPU time per example on the reference engine over the floor's,
+    alternately, ``rounds`` times each; the ratio is the median of the paired ones."""
+    gate_times: list[float] = []
+    floor_times: list[float] = []
+    examples = 0
+    for _ in range(max(1, rounds)):
+        floor_times.append(_floor_seconds_per_example(max_examples))
+        started = time.process_time()
+        rate = measure_gate(max_examples)
+        gate_times.append((time.process_time() - started) / max(1, rate.examples))
+        examples = rate.examples
+    return Floor(
+        examples,
+        statistics.median(gate_times),
+        statistics.median(floor_times),
+        statistics.median(g / f for g, f in zip(gate_times, floor_times, strict=True)),
+    )
+
+
+#: Ratios other tiers add to ``bench --json``: name -> measure(settings) returning the
+#: ratio, or None when it cannot be measured here. Each becomes a top-level key.
+ExtraRatio = Callable[["BenchSettings"], "float | None"]
+EXTRA_RATIOS: dict[str, ExtraRatio] = {}
+
+
+def register_ratio(name: str, measure: ExtraRatio) -> None:
+    """Add a ratio to ``bench`` (e.g. ``soak_vs_gate`` from the soak tier).
+    Raises ValueError for a name already taken."""
+    if name in EXTRA_RATIOS:
+        raise ValueError(f"bench ratio {name!r} is already registered")
+    EXTRA_RATIOS[name] = measure
 
 
 # --- the Hypothesis state machine ---------------------------------------------------------
@@ -448,6 +602,69 @@ def measure_gate(max_examples: int) -> ExampleRate:
     return ExampleRate(result.examples_run, 0, result.elapsed_seconds)
 
 
+# --- the soak tier against the gate ---------------------------------------------------------
+
+#: Paired rounds of ``measure_soak_vs_gate``, and soak scenarios per gate example in a round.
+SOAK_VS_GATE_ROUNDS = 3
+SOAK_SCENARIOS_PER_GATE_EXAMPLE = 10
+
+
+def measure_soak_vs_gate(gate_examples: int, rounds: int = SOAK_VS_GATE_ROUNDS) -> dict[str, Any]:
+    """Checked scenarios per CPU-second of the soak tier over the gate's, on the reference
+    engine, with the soak generator set to the gate's size mix (``GATE_MIX``).
+
+    Each round runs the gate (seed = round, ``gate_examples`` scenarios) and then a soak
+    (same seed, ten times as many scenarios), each timed by ``time.process_time``; the
+    figure is the median of the rounds' paired ratios. Both check every invariant,
+    determinism included, fail-fast.
+    """
+    from cashfuzz.engines import resolve_engine
+    from cashfuzz.search.gate import run_gate
+    from cashfuzz.search.soak import run_soak
+    from cashfuzz.search.soak_generator import GATE_MIX
+
+    factory = resolve_engine("reference")
+    ratios: list[float] = []
+    gate_rates: list[float] = []
+    soak_rates: list[float] = []
+    for round_index in range(max(1, rounds)):
+        with tempfile.TemporaryDirectory() as out_dir:
+            started = time.process_time()
+            gate = run_gate(
+                factory,
+                seed=round_index,
+                budget_seconds=3_600,
+                max_examples=gate_examples,
+                out_dir=Path(out_dir),
+                engine_name="reference",
+            )
+            gate_cpu = time.process_time() - started
+            soak = run_soak(
+                factory,
+                engine_name="reference",
+                out_dir=Path(out_dir),
+                seed=round_index,
+                scenarios=gate_examples * SOAK_SCENARIOS_PER_GATE_EXAMPLE,
+                mix=GATE_MIX,
+            )
+        gate_rate = gate.examples_run / gate_cpu
+        soak_rate = soak.scenarios_checked / soak.cpu_seconds
+        gate_rates.append(gate_rate)
+        soak_rates.append(soak_rate)
+        ratios.append(soak_rate / gate_rate)
+    return {
+        "soak_vs_gate": statistics.median(ratios),
+        "rounds": len(ratios),
+        "ratios": ratios,
+        "gate_scenarios_per_cpu_second": statistics.median(gate_rates),
+        "soak_scenarios_per_cpu_second": statistics.median(soak_rates),
+        "gate_examples_per_round": gate_examples,
+        "soak_scenarios_per_round": gate_examples * SOAK_SCENARIOS_PER_GATE_EXAMPLE,
+        "mix": "gate",
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
 # --- the whole run ----------------------------------------------------------------------
 
 
@@ -466,18 +683,33 @@ class BenchSettings:
     versus_rounds: int
     stateful_examples: int
     gate_examples: int
+    #: bars of the one-symbol backtesting.py comparison
+    backtesting_bars: int = 100_000
+    #: (small, large) bars of the 10-symbol checked runs (about 14 events a bar)
+    growth_bars: tuple[int, int] = (70, 700)
+    #: rounds of the paired gate / floor and growth measurements
+    ratio_rounds: int = 3
 
 
 FULL = BenchSettings(
     "full", 15, 3_000, ((1, 20_000), (10, 5_000), (100, 1_000)), 5, (10, 5_000), 3, 60, 300
 )
 QUICK = BenchSettings(
-    "quick", 7, 1_000, ((1, 3_000), (10, 500), (100, 60)), 5, (10, 300), 3, 10, 50
+    "quick", 7, 1_000, ((1, 3_000), (10, 500), (100, 60)), 5, (10, 300), 3, 10, 50, 20_000
 )
-TINY = BenchSettings("tiny", 1, 20, ((1, 20), (10, 4), (100, 2)), 1, (2, 10), 1, 2, 3)
+TINY = BenchSettings(
+    "tiny", 1, 20, ((1, 20), (10, 4), (100, 2)), 1, (2, 10), 1, 2, 3, 30, (3, 6), 1
+)
 
 #: What the headline ratios are meant to reach.
-GOALS = {"sizer_overhead_ratio_at_most": 1.10, "engine_vs_backtrader_at_least": 50}
+GOALS = {
+    "sizer_overhead_ratio_at_most": 1.10,
+    "engine_vs_backtrader_at_least": 50,
+    "engine_vs_backtesting_at_least": 4,
+    "gate_vs_hypothesis_floor_at_most": 6,
+    "monitor_growth_exponent_at_most": 1.15,
+    "soak_vs_gate_at_least": 20,
+}
 
 
 def machine_info() -> dict[str, Any]:
@@ -544,14 +776,54 @@ def run_bench(
         )
     else:
         reason = "backtrader is not installed: pip install -e '.[bench]' in a cashfuzz checkout"
+    backtesting: dict[str, Any] = {"symbols": 1, "bars": settings.backtesting_bars}
+    backtesting_ratio: float | None = None
+    backtesting_reason: str | None = None
+    from cashfuzz.bench_backtesting import backtesting_available
+
+    if backtesting_available():
+        say(f"reference engine vs backtesting.py: 1 symbol x {settings.backtesting_bars} bars")
+        single = measure_versus_backtesting(settings.backtesting_bars, settings.versus_rounds)
+        backtesting_ratio = single.ratio
+        backtesting.update(
+            reference_symbol_bars_per_second=single.reference_rate,
+            backtesting_symbol_bars_per_second=single.backtrader_rate,
+            reference_fills=single.reference_fills,
+            backtesting_fills=single.backtrader_fills,
+        )
+    else:
+        backtesting_reason = (
+            "backtesting.py is not installed: pip install -e '.[bench]' in a cashfuzz checkout"
+        )
     say("Hypothesis state machine")
     stateful = measure_stateful(settings.stateful_examples)
-    say("gate (scenarios under every invariant)")
-    gate = measure_gate(settings.gate_examples)
+    say("gate (scenarios under every invariant) vs a trivial @given test")
+    floor = measure_gate_floor(settings.gate_examples, settings.ratio_rounds)
+    gate = ExampleRate(
+        floor.gate_examples,
+        0,
+        floor.gate_examples * floor.gate_seconds_per_example,
+    )
+    say("monitor growth: checked runs of two sizes")
+    growth = measure_monitor_growth(*settings.growth_bars, settings.ratio_rounds)
+    say("soak tier vs gate (scenarios per CPU-second, the gate's size mix)")
+    soak_vs_gate = measure_soak_vs_gate(settings.gate_examples)
+    extra: dict[str, float | None] = {}
+    for name, measure_extra in EXTRA_RATIOS.items():
+        say(name)
+        extra[name] = measure_extra(settings)
     return {
+        "soak_vs_gate": soak_vs_gate["soak_vs_gate"],
+        "soak": soak_vs_gate,
         "sizer_overhead_ratio": headline_ratio(rows),
         "engine_vs_backtrader": ratio,
+        "engine_vs_backtesting": backtesting_ratio,
+        "gate_vs_hypothesis_floor": floor.ratio,
+        "monitor_growth_exponent": growth.exponent,
+        **extra,
+        "extra_ratios": sorted(extra),
         "engine_vs_backtrader_reason": reason,
+        "engine_vs_backtesting_reason": backtesting_reason,
         "sizer_overhead_batch": HEADLINE_BATCH,
         "sizing": [
             {
@@ -565,6 +837,17 @@ def run_bench(
         ],
         "throughput": throughput,
         "versus_backtrader": versus,
+        "versus_backtesting": backtesting,
+        "monitor_growth": {
+            "small_events": growth.small_events,
+            "large_events": growth.large_events,
+            "small_cpu_seconds": growth.small_seconds,
+            "large_cpu_seconds": growth.large_seconds,
+        },
+        "gate_floor": {
+            "gate_cpu_ms_per_example": floor.gate_seconds_per_example * 1e3,
+            "floor_cpu_ms_per_example": floor.floor_seconds_per_example * 1e3,
+        },
         "stateful": {
             "hypothesis_settings": "the gate's: no database, no deadline, generate+shrink",
             "examples": stateful.examples,
@@ -575,8 +858,8 @@ def run_bench(
         },
         "gate": {
             "examples": gate.examples,
-            "seconds": gate.seconds,
-            "examples_per_second": gate.examples_per_second,
+            "cpu_seconds": gate.seconds,
+            "examples_per_cpu_second": gate.examples_per_second,
         },
         "goals": dict(GOALS),
         "settings": {
@@ -587,6 +870,10 @@ def run_bench(
             "versus_rounds": settings.versus_rounds,
             "stateful_max_examples": settings.stateful_examples,
             "gate_max_examples": settings.gate_examples,
+            "backtesting_bars": settings.backtesting_bars,
+            "growth_bars": list(settings.growth_bars),
+            "ratio_rounds": settings.ratio_rounds,
         },
+        "load_average": list(os.getloadavg()),
         "machine": machine_info(),
     }

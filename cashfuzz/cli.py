@@ -1,4 +1,4 @@
-"""``cashfuzz``: run, gate, fuzz, replay, diff and bench.
+"""``cashfuzz``: run, gate, soak, shrink, fuzz, replay, diff and bench.
 
 Exit status: 0 when every invariant held, 1 when one broke, 2 for bad input
 or usage, 3 when cashfuzz itself failed. Each subcommand lives in
@@ -20,7 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 from cashfuzz.errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 from cashfuzz.reference_engine import EngineError
 
-COMMANDS = ("run", "gate", "fuzz", "replay", "diff", "bench")
+COMMANDS = ("run", "gate", "soak", "shrink", "fuzz", "replay", "diff", "bench")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -3,7 +3,9 @@
 ``reference`` and ``naive`` are the reference engine in its two modes;
 ``backtrader`` is backtrader's broker through ``cashfuzz.adapters.backtrader.adapter``,
 ``backtesting`` and ``nautilus`` backtesting.py and nautilus_trader through their adapters;
-``zoo:NAME`` is a deliberately broken engine from ``cashfuzz.zoo``; and
+``zoo:NAME`` is a deliberately broken engine from ``cashfuzz.zoo``;
+``exec:COMMAND`` is an engine in any language, run as a process per scenario
+(``cashfuzz.adapters.exec``, ``docs/engine-protocol.md``); and
 ``package.module:factory`` (found in the current folder first, as ``python -m``
 finds it) or ``path/to/file.py:factory`` is any callable
 ``factory(config, observer)`` returning an object that implements
@@ -85,6 +87,10 @@ def resolve_engine(name: str | None) -> EngineFactory:
             )
         module = importlib.import_module(module_name)
         return cast(EngineFactory, getattr(module, f"{name}_factory"))
+    if name.startswith("exec:"):
+        from cashfuzz.adapters.exec import ExecFactory
+
+        return cast(EngineFactory, ExecFactory(name.removeprefix("exec:")))
     if name.startswith("zoo:"):
         from cashfuzz.zoo import ZOO
 
@@ -95,7 +101,7 @@ def resolve_engine(name: str | None) -> EngineFactory:
     module_name, sep, attribute = name.rpartition(":")
     if not sep or not module_name or not attribute:
         raise UsageError(
-            f"--engine {name!r} is not reference, naive, backtrader, zoo:NAME, "
+            f"--engine {name!r} is not reference, naive, backtrader, zoo:NAME, exec:COMMAND, "
             "package.module:factory or path/to/file.py:factory"
         )
     if module_name.endswith(".py") or "/" in module_name or os.sep in module_name:

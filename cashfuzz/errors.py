@@ -18,3 +18,13 @@ class CashfuzzError(EngineError):
 
 class UsageError(CashfuzzError, ValueError):
     """A bad option, engine name or path; the message says what would be valid."""
+
+
+class Unusable(BaseException):
+    """Stops a Hypothesis search at once (a BaseException is not a failure to shrink):
+    the engine broke the engine protocol or the monitor failed, so no result of the
+    search could mean anything. Carries that error for the search to re-raise."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error

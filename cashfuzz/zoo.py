@@ -15,10 +15,13 @@ import dataclasses
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from cashfuzz.reference_engine import (
     Bar,
     Cancel,
+    CancelIgnored,
+    Costs,
     Engine,
     EngineConfig,
     EngineFactory,
@@ -28,12 +31,14 @@ from cashfuzz.reference_engine import (
     Mode,
     Observer,
     OrderCancelled,
+    OrderExpired,
     OrderFilled,
     OrderRecord,
     OrderState,
     Reason,
     Side,
     Signal,
+    TimeInForce,
     Timestamp,
 )
 from cashfuzz.reference_engine.money import SLIPPAGE_SCALE
@@ -196,7 +201,7 @@ class _OverdraftEngine(Engine):
 class _UnloggedCommissionEngine(Engine):
     def _emit(self, event: Event) -> None:
         if isinstance(event, OrderFilled):
-            event = dataclasses.replace(event, cash_delta=event.cash_delta + event.commission)
+            event = event._replace(cash_delta=event.cash_delta + event.commission)
         super()._emit(event)
 
 
@@ -309,6 +314,196 @@ class _UnseededEngine(Engine):
         self._fixed_slippage = None  # fixed slippage is drawn too
 
 
+# --- cancel_ignored_while_live --------------------------------------------------------------
+
+
+class _IgnoresLiveCancelEngine(Engine):
+    def _handle_cancel(self, timestamp: Timestamp, cancel: Cancel) -> None:
+        order = self.ledger.orders.get(cancel.order_id)
+        if order is None or order.state in (OrderState.FILLED, OrderState.REJECTED):
+            super()._handle_cancel(timestamp, cancel)
+            return
+        # "only orders with a fill can be cancelled": the books stay consistent, the order lives on
+        index = self._cancels_seen
+        self._cancels_seen += 1
+        self._emit(
+            CancelIgnored(timestamp, cancel.order_id, index, Reason.ALREADY_TERMINAL, order.state)
+        )
+
+
+# --- cancels_before_signals ----------------------------------------------------------------
+
+
+class _CancelsFirstEngine(Engine):
+    def step(
+        self,
+        timestamp: Timestamp,
+        bars: Sequence[Bar] = (),
+        signals: Sequence[Signal] = (),
+        cancels: Sequence[Cancel] = (),
+    ) -> None:
+        if not (signals and cancels):
+            super().step(timestamp, bars, signals, cancels)
+            return
+        # cancels handled as soon as the step arrives, before its bars and signals
+        self._validate(bars, signals, cancels)
+        for cancel in cancels:
+            self._handle_cancel(timestamp, cancel)
+        super().step(timestamp, bars, signals, ())
+
+
+# --- reused_order_id ------------------------------------------------------------------------
+
+
+class _ReusedIdEngine(Engine):
+    def _reject(
+        self,
+        timestamp: Timestamp,
+        order_id: int,
+        signal: Signal,
+        requested: int,
+        reason: Reason,
+        detail: str,
+    ) -> None:
+        super()._reject(timestamp, order_id, signal, requested, reason, detail)
+        # "a rejected order never reached the exchange": its id is handed out again
+        self._signals_seen -= 1
+
+
+# --- silent_unknown_cancel ------------------------------------------------------------------
+
+
+class _SilentUnknownCancelEngine(Engine):
+    def _handle_cancel(self, timestamp: Timestamp, cancel: Cancel) -> None:
+        if cancel.order_id not in self.ledger.orders:
+            self._cancels_seen += 1
+            return  # "nothing to cancel": no trace that the cancel arrived
+        super()._handle_cancel(timestamp, cancel)
+
+
+# --- unknown_cancel_crashes -----------------------------------------------------------------
+
+
+class _UnknownCancelCrashEngine(Engine):
+    def _handle_cancel(self, timestamp: Timestamp, cancel: Cancel) -> None:
+        self.ledger.orders[cancel.order_id]
+        super()._handle_cancel(timestamp, cancel)
+
+
+# --- ninth_order_unreserved -----------------------------------------------------------------
+
+#: a fixed table of open-order slots, as some engines size their books
+_ORDER_SLOTS = 8
+
+
+class _EightSlotLedger(Ledger):
+    def accept(self, order: OrderRecord, reservation: int) -> None:
+        super().accept(order, reservation)
+        if order.order_id > _ORDER_SLOTS:
+            self.reserved -= reservation  # no slot for its reservation in the total
+
+
+class _EightSlotEngine(_ZooEngine):
+    ledger_type = _EightSlotLedger
+
+
+# --- position_wraps_20_bits -----------------------------------------------------------------
+
+_POSITION_BITS = 20
+
+
+class _NarrowPositionLedger(Ledger):
+    def fill(
+        self, order: OrderRecord, quantity: int, price: int, cash_delta: int, release: int
+    ) -> None:
+        super().fill(order, quantity, price, cash_delta, release)
+        position = self._positions[order.symbol]
+        position.quantity %= 1 << _POSITION_BITS  # a 20-bit share counter
+
+
+class _NarrowPositionEngine(_ZooEngine):
+    ledger_type = _NarrowPositionLedger
+
+
+# --- reservation_wraps_int32 ----------------------------------------------------------------
+
+
+class _Int32ReservationEngine(Engine):
+    def _buy_reservation(self, quantity: int, limit: int) -> int:
+        total = super()._buy_reservation(quantity, limit)
+        return (total + 2**31) % 2**32 - 2**31  # cents kept in a signed 32-bit field
+
+
+# --- commission_min_capped / commission_rate_capped / slippage_capped ----------------------
+
+#: the caps a form-based engine might put on its cost settings
+_MIN_CAP_CENTS = 500
+_RATE_CAP = 100  # in 1/10,000 (basis points): 1 %
+_SLIPPAGE_CAP = 10_000  # millionths: 100 bps
+
+
+class _CappedCostsEngine(Engine):
+    """Reserves with costs clamped to ``capped``; fills charge the real ones."""
+
+    def capped(self, costs: Costs) -> Costs:
+        return costs
+
+    def _buy_reservation(self, quantity: int, limit: int) -> int:
+        costs = self._costs
+        reserving = self.capped(costs)
+        # the reservation's limit price too, from the reference price and the capped slippage
+        reference = limit * SLIPPAGE_SCALE // (SLIPPAGE_SCALE + costs.max_slippage)
+        if reserving.max_slippage == costs.max_slippage:
+            reference = limit
+        else:
+            reference = reserving.limit_price(reference)
+        return reserving.buy_total(quantity * reference)
+
+
+class _MinCappedEngine(_CappedCostsEngine):
+    def capped(self, costs: Costs) -> Costs:
+        return dataclasses.replace(costs, commission_min=min(costs.commission_min, _MIN_CAP_CENTS))
+
+
+class _RateCappedEngine(_CappedCostsEngine):
+    def capped(self, costs: Costs) -> Costs:
+        rate = min(costs.commission_rate, Fraction(_RATE_CAP, 10_000))
+        return dataclasses.replace(costs, commission_rate=rate)
+
+
+class _SlippageCappedEngine(_CappedCostsEngine):
+    def capped(self, costs: Costs) -> Costs:
+        return dataclasses.replace(costs, max_slippage=min(costs.max_slippage, _SLIPPAGE_CAP))
+
+
+# --- session_day_expiry ---------------------------------------------------------------------
+
+
+class _SessionExpiryEngine(Engine):
+    def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
+        super().__init__(config, observer)
+        self._session: str | None = None
+
+    def step(
+        self,
+        timestamp: Timestamp,
+        bars: Sequence[Bar] = (),
+        signals: Sequence[Signal] = (),
+        cancels: Sequence[Cancel] = (),
+    ) -> None:
+        # DAY orders live for the calendar date of the ISO timestamp ("the session")
+        session = timestamp[:10] if isinstance(timestamp, str) else None
+        if session is not None and self._session is not None and session != self._session:
+            for order in self.ledger.open_orders():
+                if order.time_in_force is TimeInForce.DAY:
+                    # the session roll marks it expired but forgets its reservation
+                    order.state = OrderState.EXPIRED
+                    self.ledger._store(order)
+                    self._emit(OrderExpired(timestamp, order.order_id, 0))
+        self._session = session
+        super().step(timestamp, bars, signals, cancels)
+
+
 # --- the zoo -------------------------------------------------------------------------------
 
 
@@ -407,7 +602,7 @@ _ENTRIES = (
     ZooEngine(
         "cancel_filled_order",
         "A cancel of a FILLED order succeeds and moves it to CANCELLED.",
-        ("legal_lifecycle",),
+        ("stray_cancels_logged", "legal_lifecycle"),
         _in_mode(_CancelFilledEngine),
     ),
     ZooEngine(
@@ -427,6 +622,103 @@ _ENTRIES = (
         "Draws slippage from a generator seeded by the OS instead of the scenario seed.",
         ("determinism",),
         _in_mode(_UnseededEngine),
+    ),
+    ZooEngine(
+        "cancel_ignored_while_live",
+        "Answers a cancel of an order without fills with CancelIgnored and leaves it live "
+        "(its books stay consistent).",
+        ("cancel_takes_effect",),
+        _in_mode(_IgnoresLiveCancelEngine),
+    ),
+    ZooEngine(
+        "cancels_before_signals",
+        "Applies a step's cancels before its bars and signals, so a cancel of an order "
+        "placed in the same step finds nothing.",
+        ("phase_order",),
+        _in_mode(_CancelsFirstEngine),
+    ),
+    ZooEngine(
+        "reused_order_id",
+        "Hands a rejected signal's order id to the next signal again.",
+        (
+            "order_ids_unique",
+            "new_orders_match_events",
+            "legal_lifecycle",
+            "signals_accounted",
+        ),
+        _in_mode(_ReusedIdEngine),
+    ),
+    ZooEngine(
+        "silent_unknown_cancel",
+        "Drops a cancel of an order id it never issued without logging it.",
+        ("stray_cancels_logged",),
+        _in_mode(_SilentUnknownCancelEngine),
+    ),
+    ZooEngine(
+        "unknown_cancel_crashes",
+        "Looks a cancel's order up without checking it exists, so a cancel of an id it "
+        "never issued raises KeyError.",
+        ("crash",),
+        _in_mode(_UnknownCancelCrashEngine),
+    ),
+    ZooEngine(
+        "ninth_order_unreserved",
+        "Keeps reservations in a table of 8 order slots: from the ninth order on, the "
+        "order holds its reservation but the total does not.",
+        ("reserved_matches_orders", "release_exact", "reserved_within_cash"),
+        _in_mode(_EightSlotEngine),
+    ),
+    ZooEngine(
+        "position_wraps_20_bits",
+        "Keeps positions in a 20-bit share counter, which wraps above 1,048,575 shares.",
+        ("position_conservation", "no_oversell", "equity_identity"),
+        _in_mode(_NarrowPositionEngine),
+    ),
+    ZooEngine(
+        "reservation_wraps_int32",
+        "Keeps a BUY's reservation in signed 32-bit cents, which wrap above 21,474,836.47.",
+        (
+            "fill_within_reservation",
+            "accepted_orders_funded",
+            "reserved_within_cash",
+            "reserved_matches_orders",
+            "new_orders_match_events",
+            "release_exact",
+        ),
+        _in_mode(_Int32ReservationEngine),
+    ),
+    ZooEngine(
+        "commission_min_capped",
+        "Reserves with the commission minimum capped at 5.00, so a fill under a higher "
+        "minimum costs more than was reserved.",
+        ("fill_within_reservation", "accepted_orders_funded", "reserved_within_cash"),
+        _in_mode(_MinCappedEngine),
+    ),
+    ZooEngine(
+        "commission_rate_capped",
+        "Reserves with the commission rate capped at 1 %, so a fill under a higher rate "
+        "costs more than was reserved.",
+        ("fill_within_reservation", "accepted_orders_funded", "reserved_within_cash"),
+        _in_mode(_RateCappedEngine),
+    ),
+    ZooEngine(
+        "slippage_capped",
+        "Reserves a BUY with its slippage buffer capped at 100 bps, so a fill that slips "
+        "further costs more than was reserved.",
+        ("fill_within_reservation", "accepted_orders_funded", "reserved_within_cash"),
+        _in_mode(_SlippageCappedEngine),
+    ),
+    ZooEngine(
+        "session_day_expiry",
+        "Expires DAY orders when the ISO timestamp's calendar date changes, without "
+        "releasing their reservation.",
+        (
+            "terminal_orders_hold_nothing",
+            "reserved_matches_orders",
+            "legal_lifecycle",
+            "release_exact",
+        ),
+        _in_mode(_SessionExpiryEngine),
     ),
 )
 

@@ -21,6 +21,7 @@ from cashfuzz.reference_engine import (
     OrderFilled,
     OrderRejected,
     OrderState,
+    OrderView,
     Side,
     is_legal_transition,
 )
@@ -74,26 +75,35 @@ def reserved_within_cash(after: LedgerSnapshot) -> str | None:
 def reserved_matches_orders(after: LedgerSnapshot) -> str | None:
     """The total reserved equals the sum of the open orders' remaining reservations."""
     held = sum(o.reserved for o in after.orders if o.is_open)
+    negative = next((o for o in after.orders if o.reserved < 0), None)
+    return reserved_mismatch(after, held, negative)
+
+
+def reserved_mismatch(after: LedgerSnapshot, held: int, negative: OrderView | None) -> str | None:
+    """``reserved_matches_orders``'s verdict given what the open orders hold and the
+    first order holding a negative amount (shared with the monitor's running totals)."""
     if held != after.reserved:
         return (
             f"reserved={_money(after.reserved)} but open orders hold {_money(held)} "
             f"(difference {_money(after.reserved - held)})"
         )
-    for order in after.orders:
-        if order.reserved < 0:
-            return f"order {order.order_id} holds a negative reservation {_money(order.reserved)}"
+    if negative is not None:
+        return f"order {negative.order_id} holds a negative reservation {_money(negative.reserved)}"
     return None
 
 
 def terminal_orders_hold_nothing(after: LedgerSnapshot) -> str | None:
     """A FILLED, CANCELLED, EXPIRED or REJECTED order holds no reservation."""
-    for order in after.orders:
-        if not order.is_open and order.reserved != 0:
-            return (
-                f"order {order.order_id} is {order.state.value} yet still holds "
-                f"{_money(order.reserved)}"
-            )
-    return None
+    return terminal_holding(
+        next((o for o in after.orders if not o.is_open and o.reserved != 0), None)
+    )
+
+
+def terminal_holding(order: OrderView | None) -> str | None:
+    """``terminal_orders_hold_nothing``'s message for the first offending order, if any."""
+    if order is None:
+        return None
+    return f"order {order.order_id} is {order.state.value} yet still holds {_money(order.reserved)}"
 
 
 def no_oversell(after: LedgerSnapshot) -> str | None:
@@ -102,6 +112,11 @@ def no_oversell(after: LedgerSnapshot) -> str | None:
     for order in after.orders:
         if order.is_open and order.side is Side.SELL:
             pending[order.symbol] = pending.get(order.symbol, 0) + order.remaining
+    return oversold(after, pending)
+
+
+def oversold(after: LedgerSnapshot, pending: dict[str, int]) -> str | None:
+    """``no_oversell``'s verdict given the open sells' remaining shares per symbol."""
     for position in after.positions:
         if position.quantity < 0:
             return f"position {position.symbol}={position.quantity} is short"
@@ -137,29 +152,41 @@ def legal_lifecycle(
     side, symbol and size never change and its filled quantity never falls or overshoots."""
     known = {o.order_id: o for o in before.orders}
     for order in after.orders:
-        if not 0 <= order.filled <= order.quantity:
-            return f"order {order.order_id} filled={order.filled} of quantity={order.quantity}"
-        old = known.get(order.order_id)
-        if old is None:
-            if order.state not in (OrderState.ACCEPTED, OrderState.REJECTED) or order.filled:
-                return (
-                    f"order {order.order_id} appeared as {order.state.value}, "
-                    "not by NEW -> ACCEPTED/REJECTED"
-                )
-            continue
-        if old is order or old == order:
-            continue  # the ledger hands out the same view for an unchanged order
-        if (old.side, old.symbol, old.quantity) != (order.side, order.symbol, order.quantity):
-            return f"order {order.order_id} changed from {old.side} {old.quantity} {old.symbol}"
-        if order.filled < old.filled:
-            return f"order {order.order_id} filled went from {old.filled} down to {order.filled}"
-        if old.state != order.state and not is_legal_transition(old.state, order.state):
+        message = order_move(known.get(order.order_id), order)
+        if message is not None:
+            return message
+    return orders_vanished(before, after)
+
+
+def order_move(old: OrderView | None, order: OrderView) -> str | None:
+    """``legal_lifecycle`` for one order: its view before (None: it is new) and after."""
+    if not 0 <= order.filled <= order.quantity:
+        return f"order {order.order_id} filled={order.filled} of quantity={order.quantity}"
+    if old is None:
+        if order.state not in (OrderState.ACCEPTED, OrderState.REJECTED) or order.filled:
             return (
-                f"order {order.order_id} moved {old.state.value} -> {order.state.value}, "
-                "which is not a legal transition"
+                f"order {order.order_id} appeared as {order.state.value}, "
+                "not by NEW -> ACCEPTED/REJECTED"
             )
-        if old.state == order.state and not order.is_open:
-            return f"order {order.order_id} changed after reaching {order.state.value}"
+        return None
+    if old is order or old == order:
+        return None  # the ledger hands out the same view for an unchanged order
+    if (old.side, old.symbol, old.quantity) != (order.side, order.symbol, order.quantity):
+        return f"order {order.order_id} changed from {old.side} {old.quantity} {old.symbol}"
+    if order.filled < old.filled:
+        return f"order {order.order_id} filled went from {old.filled} down to {order.filled}"
+    if old.state != order.state and not is_legal_transition(old.state, order.state):
+        return (
+            f"order {order.order_id} moved {old.state.value} -> {order.state.value}, "
+            "which is not a legal transition"
+        )
+    if old.state == order.state and not order.is_open:
+        return f"order {order.order_id} changed after reaching {order.state.value}"
+    return None
+
+
+def orders_vanished(before: LedgerSnapshot, after: LedgerSnapshot) -> str | None:
+    """``legal_lifecycle``'s last word: no order may disappear from the books."""
     if len(after.orders) < len(before.orders):
         return f"orders vanished: {len(before.orders)} before, {len(after.orders)} after"
     return None

@@ -15,13 +15,23 @@ from cashfuzz.reference_engine import (
     RunResult,
     Scenario,
     ScenarioError,
+    begin_run,
     event_to_dict,
+    gc_tuned,
+    orders_changed,
     reference_factory,
     run_scenario,
 )
-from cashfuzz.reference_engine.run import drive
 
 from .checks import STATE_CHECKS, TRANSITION_CHECKS, LogTotals
+from .lifecycle import (
+    LIFECYCLE_CHECKS,
+    LifecycleMonitor,
+    cancels_answered,
+    lifecycle_not_applicable,
+)
+from .order_tally import TALLIED_STATE_CHECKS, OrderTally
+from .order_tally import legal_lifecycle as tallied_lifecycle
 from .protocol import (
     AdapterProtocolError,
     CrashReport,
@@ -43,7 +53,23 @@ RESERVATION_CHECKS = ("fill_within_reservation",)
 #: equity from cash and marks (``reports_equity = False``) skips them, as they would
 #: compare that derivation with itself.
 EQUITY_CHECKS = ("equity_identity",)
-ALL_INVARIANTS: tuple[str, ...] = (*STATE_CHECKS, *TRANSITION_CHECKS, *RUN_CHECKS)
+ALL_INVARIANTS: tuple[str, ...] = (
+    *STATE_CHECKS,
+    *TRANSITION_CHECKS,
+    *LIFECYCLE_CHECKS,
+    *RUN_CHECKS,
+)
+
+
+def not_applicable(engine: object) -> tuple[str, ...]:
+    """The invariants ``engine`` declares do not apply to it (``reserves_cash = False``,
+    ``reports_equity = False``, or a lifecycle declaration), in ``ALL_INVARIANTS`` order."""
+    skipped = set(lifecycle_not_applicable(engine))
+    if not getattr(engine, "reserves_cash", True):
+        skipped.update(RESERVATION_CHECKS)
+    if not getattr(engine, "reports_equity", True):
+        skipped.update(EQUITY_CHECKS)
+    return tuple(name for name in ALL_INVARIANTS if name in skipped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +106,20 @@ class Monitor:
     With ``fail_fast`` the first violation raises InvariantViolation (stopping
     the engine where it broke); otherwise violations are collected, first one
     per invariant. It never corrects anything it sees.
+
+    When a snapshot says which orders changed since the one before (the reference
+    ledger's ``OrderViews`` does), the checks that would walk every order use
+    running totals instead (``order_tally``; same verdicts, same messages), so a
+    run's cost grows linearly; ``running_totals=False`` always walks.
     """
 
-    def __init__(self, *, fail_fast: bool = True, only: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        fail_fast: bool = True,
+        only: Iterable[str] | None = None,
+        running_totals: bool = True,
+    ) -> None:
         selected = set(ALL_INVARIANTS if only is None else only)
         unknown = selected - set(ALL_INVARIANTS)
         if unknown:
@@ -91,6 +128,7 @@ class Monitor:
             )
         self._state = [(n, c) for n, c in STATE_CHECKS.items() if n in selected]
         self._transition = [(n, c) for n, c in TRANSITION_CHECKS.items() if n in selected]
+        self._lifecycle = LifecycleMonitor(selected)
         self.fail_fast = fail_fast
         self.violations: list[Violation] = []
         self.events_seen = 0
@@ -98,12 +136,16 @@ class Monitor:
         self._before: LedgerSnapshot | None = None
         self._totals = LogTotals()
         self._broken: set[str] = set()
+        self._running_totals = running_totals
+        # the tally of the last snapshot's orders, or None when it must be rebuilt
+        self._tally: OrderTally | None = None
 
     def exclude(self, names: Iterable[str]) -> None:
         """Stop running the named checks (for an engine they do not apply to)."""
         dropped = set(names)
         self._state = [(n, c) for n, c in self._state if n not in dropped]
         self._transition = [(n, c) for n, c in self._transition if n not in dropped]
+        self._lifecycle.exclude(dropped)
 
     def __call__(self, event: Event, after: LedgerSnapshot) -> None:
         index = self.events_seen
@@ -111,11 +153,42 @@ class Monitor:
         self.observed.append(event)
         before = self._before or _opening(after)
         self._totals.add(event)
-        for name, state_check in self._state:
-            self._report(name, index, state_check(after))
+        changed = orders_changed(before.orders, after.orders) if self._running_totals else None
+        if changed is None:
+            self._tally = None
+            for name, state_check in self._state:
+                self._report(name, index, state_check(after))
+        else:
+            self._check_state_changed(index, before, after, changed)
+        # before the transition checks: when an order or cancel is mishandled these name
+        # the lifecycle rule it broke, not the bookkeeping that follows from it
+        for name, message in self._lifecycle.observe(before, event, after):
+            self._report(name, index, message)
         for name, transition_check in self._transition:
-            self._report(name, index, transition_check(before, event, after, self._totals))
+            if changed is not None and name == "legal_lifecycle":
+                # only the orders that changed can have moved
+                verdict = tallied_lifecycle(before, after, changed)
+            else:
+                verdict = transition_check(before, event, after, self._totals)
+            self._report(name, index, verdict)
         self._before = after
+
+    def _check_state_changed(
+        self,
+        index: int,
+        before: LedgerSnapshot,
+        after: LedgerSnapshot,
+        changed: frozenset[int],
+    ) -> None:
+        """The state checks, from running totals moved by the orders that changed."""
+        tally = self._tally
+        if tally is None:
+            tally = self._tally = OrderTally(before.orders)
+        tally.update(before, after, changed)
+        for name, state_check in self._state:
+            tallied = TALLIED_STATE_CHECKS.get(name)
+            message = state_check(after) if tallied is None else tallied(tally, after)
+            self._report(name, index, message)
 
     def _report(self, name: str, index: int, message: str | None) -> None:
         if message is None or name in self._broken:
@@ -199,6 +272,8 @@ class CheckResult:
     violations: tuple[Violation, ...]
     crash: str | None = None
     traceback: str | None = None
+    #: invariants the engine declares do not apply to it (skipped, shown as such)
+    not_applicable: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -235,13 +310,14 @@ def check_scenario(
         report = crash_report(error, prefix="the engine factory raised ")
         return CheckResult(scenario, (), None, (), report.summary, report.traceback)
     check_engine(engine)
-    if not getattr(engine, "reserves_cash", True):
-        monitor.exclude(RESERVATION_CHECKS)
-    if not getattr(engine, "reports_equity", True):
-        monitor.exclude(EQUITY_CHECKS)
+    skipped = not_applicable(engine)
+    monitor.exclude(skipped)
     crashed: CrashReport | None = None
     try:
-        drive(engine, scenario.steps())
+        begin_run(engine, scenario)
+        with gc_tuned():
+            for step in scenario.steps():
+                engine.step(step.timestamp, step.bars, step.signals, step.cancels)
     except InvariantViolation:
         pass
     except (ScenarioError, AdapterProtocolError, MonitorFault):
@@ -258,6 +334,10 @@ def check_scenario(
         found = signals_accounted(scenario, events)
         if found is not None:
             violations.append(found)
+    if complete and "stray_cancels_logged" in selected and "stray_cancels_logged" not in skipped:
+        unanswered = cancels_answered(scenario, events)
+        if unanswered is not None:
+            violations.append(Violation("stray_cancels_logged", *unanswered))
     if complete and determinism and "determinism" in selected:
         again, rerun_crash = _rerun(scenario, factory)
         if rerun_crash is not None:
@@ -268,7 +348,7 @@ def check_scenario(
                     f"a second run of the same scenario and seed crashed: {rerun_crash}",
                 )
             )
-        elif again is not None and event_log_bytes(again.events) != event_log_bytes(events):
+        elif again is not None and _logs_differ(events, again.events):
             index = first_difference(events, again.events)
             violations.append(
                 Violation(
@@ -294,7 +374,18 @@ def check_scenario(
         violations=tuple(violations),
         crash=None if crashed is None else crashed.summary,
         traceback=None if crashed is None else crashed.traceback,
+        not_applicable=skipped,
     )
+
+
+def _logs_differ(first: Sequence[Event], second: Sequence[Event]) -> bool:
+    """Whether two runs' logs differ as bytes. Equal event objects (same class, equal
+    fields) serialise to the same bytes, so only unequal logs are serialised."""
+    if len(first) == len(second) and all(
+        a is b or a == b for a, b in zip(first, second, strict=True)
+    ):
+        return False
+    return event_log_bytes(first) != event_log_bytes(second)
 
 
 def _rerun(scenario: Scenario, factory: EngineFactory) -> tuple[RunResult | None, str | None]:

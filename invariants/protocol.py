@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from cashfuzz.reference_engine import (
+    EVENT_TYPES,
     EngineError,
     Event,
     LedgerSnapshot,
     OrderView,
+    OrderViews,
 )
 from cashfuzz.reference_engine.ledger import PositionView
 
@@ -90,7 +92,23 @@ def engine_events(engine: object) -> tuple[Event, ...]:
         raise AdapterProtocolError(
             f"the engine's ({kind}) events is a {type(events).__name__}, not a list of events"
         )
-    return tuple(events)
+    logged = tuple(events)
+    for index, event in enumerate(logged):
+        problem = event_problem(event, f"events[{index}]")
+        if problem is not None:
+            raise AdapterProtocolError(problem)
+    return logged
+
+
+def event_problem(event: object, where: str) -> str | None:
+    """Why ``event`` is not one of the engine protocol's event types, or None."""
+    if isinstance(event, EVENT_TYPES):
+        return None
+    known = ", ".join(kind.__name__ for kind in EVENT_TYPES)
+    return (
+        f"{where} is a {type(event).__name__}, not one of the protocol's events ({known}, "
+        "from cashfuzz.reference_engine)"
+    )
 
 
 _INT_FIELDS = ("initial_cash", "cash", "reserved", "equity")
@@ -109,7 +127,8 @@ def snapshot_problem(snapshot: object, where: str) -> str | None:
             )
     for name, kind in (("orders", OrderView), ("positions", PositionView)):
         items = getattr(snapshot, name)
-        if not isinstance(items, tuple):
+        # the reference ledger's orders are an OrderViews, a tuple-like read-only sequence
+        if not isinstance(items, tuple | OrderViews):
             return f"in {where}, {name} is a {type(items).__name__}, not a tuple of {kind.__name__}"
         for index, item in enumerate(items):
             if not isinstance(item, kind):
@@ -155,15 +174,25 @@ class GuardedObserver:
         except AssertionError:
             # a violation: first make sure it is about the engine's books, not their shape
             self._require_snapshot(after)
+            self._require_event(event)
             raise
         except Exception as error:
             self._require_snapshot(after)
+            self._require_event(event)
             if self.fault is None:
                 self.fault = error
             raise MonitorFault(
                 f"the invariant monitor failed on event {self.calls - 1}: "
                 f"{type(error).__name__}: {error}"
             ) from error
+
+    def _require_event(self, event: object) -> None:
+        problem = event_problem(event, f"the event passed to the observer (call {self.calls})")
+        if problem is not None:
+            error = AdapterProtocolError(problem)
+            if self.problem is None:
+                self.problem = error
+            raise error
 
     def _require_snapshot(self, after: object) -> None:
         problem = snapshot_problem(
@@ -221,5 +250,6 @@ __all__ = [
     "check_factory",
     "crash_report",
     "engine_events",
+    "event_problem",
     "snapshot_problem",
 ]

@@ -26,7 +26,9 @@ from .events import (
     Timestamp,
     event_to_dict,
 )
+from .gc_tuning import RUN_GC_THRESHOLD, gc_tuned
 from .ledger import Ledger, LedgerSnapshot, OrderRecord, PositionView
+from .order_views import OrderViews, orders_changed
 from .orders import (
     LEGAL_TRANSITIONS,
     TERMINAL_STATES,
@@ -38,7 +40,7 @@ from .orders import (
     is_legal_transition,
 )
 from .protocol import EngineFactory, EngineUnderTest, Observer
-from .run import RunResult, reference_factory, run_scenario
+from .run import RunResult, begin_run, reference_factory, run_scenario
 from .scenario import (
     SCENARIO_FORMAT,
     Scenario,
@@ -60,6 +62,7 @@ from .sizers import FixedAmount, FixedShares, Kelly, PercentEquity, Sizer
 __all__ = [
     "EVENT_TYPES",
     "LEGAL_TRANSITIONS",
+    "RUN_GC_THRESHOLD",
     "SCENARIO_FORMAT",
     "TERMINAL_STATES",
     "Bar",
@@ -91,6 +94,7 @@ __all__ = [
     "OrderRejected",
     "OrderState",
     "OrderView",
+    "OrderViews",
     "PercentEquity",
     "Policy",
     "PositionView",
@@ -106,9 +110,12 @@ __all__ = [
     "Timestamp",
     "bars_from_csv",
     "bars_from_dataframe",
+    "begin_run",
     "event_to_dict",
+    "gc_tuned",
     "is_legal_transition",
     "load_scenario",
+    "orders_changed",
     "reference_factory",
     "run_scenario",
     "scenario_digest",

@@ -9,9 +9,11 @@ Every change is logged as an event; a rejection is an event with a reason.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
+from operator import attrgetter
 
 from .config import EngineConfig, FillAt, Mode, Policy
 from .costs import SlippageSource
@@ -37,6 +39,10 @@ from .orders import TERMINAL_STATES, OrderState, Reason, Side, TimeInForce
 from .protocol import Observer
 
 _FULL_STRENGTH = Fraction(1)
+# events are named tuples: building one with tuple.__new__ skips the generated
+# keyword-taking __new__ (every field is given, in order)
+_new = tuple.__new__
+_ORDER_ID = attrgetter("order_id")
 # enum members as module constants: a class attribute lookup on an Enum is slow
 _BUY = Side.BUY
 _DAY = TimeInForce.DAY
@@ -116,6 +122,10 @@ class Engine:
         self._signals_seen = 0
         self._cancels_seen = 0
         self._bars: dict[str, Bar] = {}
+        self._single_marks: dict[tuple[str, int], tuple[tuple[str, int], ...]] = {}
+        # parked GTC BUYs by symbol: heaps of (-limit price, order id, order)
+        self._parked: dict[str, list[tuple[int, int, OrderRecord]]] = {}
+        self._can_park = self._reserving and self._fixed_slippage is not None
         self._signal_equity: int | None = None
 
     # --- public API -------------------------------------------------------------
@@ -134,9 +144,24 @@ class Engine:
         if bars:
             if self._fill_at_open:
                 self._fill_phase(timestamp, use_open=True)
-            marks = tuple([(bar.symbol, bar.close) for bar in bars])
+            if len(bars) == 1:
+                bar = bars[0]
+                # equal marks share one tuple: a long single-symbol run repeats its closes,
+                # and the log keeps one MarketUpdated per bar
+                key = (bar.symbol, bar.close)
+                shared = self._single_marks.get(key)
+                if shared is None:
+                    shared = self._single_marks[key] = (key,)
+                marks: tuple[tuple[str, int], ...] = shared
+            else:
+                marks = tuple([(bar.symbol, bar.close) for bar in bars])
             self.ledger.set_marks(marks)
-            self._emit(MarketUpdated(timestamp, marks))
+            self._emit(
+                _new(
+                    MarketUpdated,
+                    (timestamp, marks),
+                )
+            )
         handle_signal = self._handle_signal
         self._signal_equity = None
         for signal in signals:
@@ -343,19 +368,22 @@ class Engine:
         )
         self.ledger.accept(order, reservation)
         self._emit(
-            OrderAccepted(
-                timestamp,
-                order_id,
-                order_id - 1,
-                signal.symbol,
-                signal.side,
-                quantity,
-                requested,
-                reference,
-                limit,
-                reservation,
-                signal.time_in_force,
-                reason,
+            _new(
+                OrderAccepted,
+                (
+                    timestamp,
+                    order_id,
+                    order_id - 1,
+                    signal.symbol,
+                    signal.side,
+                    quantity,
+                    requested,
+                    reference,
+                    limit,
+                    reservation,
+                    signal.time_in_force,
+                    reason,
+                ),
             )
         )
 
@@ -379,15 +407,18 @@ class Engine:
         )
         self.ledger.reject(order)
         self._emit(
-            OrderRejected(
-                timestamp,
-                order_id,
-                order_id - 1,
-                signal.symbol,
-                signal.side,
-                requested,
-                reason,
-                detail,
+            _new(
+                OrderRejected,
+                (
+                    timestamp,
+                    order_id,
+                    order_id - 1,
+                    signal.symbol,
+                    signal.side,
+                    requested,
+                    reason,
+                    detail,
+                ),
             )
         )
 
@@ -398,35 +429,82 @@ class Engine:
         self._cancels_seen += 1
         order = self.ledger.orders.get(cancel.order_id)
         if order is None:
-            self._emit(CancelIgnored(timestamp, cancel.order_id, index, Reason.UNKNOWN_ORDER, None))
+            self._emit(
+                _new(
+                    CancelIgnored,
+                    (timestamp, cancel.order_id, index, Reason.UNKNOWN_ORDER, None),
+                )
+            )
         elif order.state in TERMINAL_STATES:
             self._emit(
-                CancelIgnored(
-                    timestamp, cancel.order_id, index, Reason.ALREADY_TERMINAL, order.state
+                _new(
+                    CancelIgnored,
+                    (timestamp, cancel.order_id, index, Reason.ALREADY_TERMINAL, order.state),
                 )
             )
         else:
             released = self.ledger.close(order, OrderState.CANCELLED)
-            self._emit(OrderCancelled(timestamp, order.order_id, index, released))
+            self._emit(
+                _new(
+                    OrderCancelled,
+                    (timestamp, order.order_id, index, released),
+                )
+            )
 
     # --- fills ------------------------------------------------------------------------
 
     def _fill_phase(self, timestamp: Timestamp, *, use_open: bool) -> None:
         bars = self._bars
+        ledger = self.ledger
         # orders placed in this step wait for the next bar when filling at the open
         newest_step = self._step - 1 if use_open else self._step
+        # only the live orders of the symbols with a bar: parked ones cannot fill yet
+        candidates: list[OrderRecord] = []
+        merged = 0
+        for symbol, bar in bars.items():
+            if self._parked and symbol in self._parked:
+                self._unpark(symbol, bar.open if use_open else bar.close)
+            live = ledger.live_orders(symbol)
+            if live:
+                candidates.extend(live.values())
+                merged += 1
+        if merged > 1:
+            # fills are logged in id order, across symbols, as if every order were visited
+            candidates.sort(key=_ORDER_ID)
         try_fill = self._try_fill
         expiring: list[OrderRecord] = []
-        for order in self.ledger.open_orders():
-            bar = bars.get(order.symbol)
-            if bar is None or order.accepted_step > newest_step:
+        for order in candidates:
+            if order.accepted_step > newest_step:
                 continue
+            bar = bars[order.symbol]
             try_fill(timestamp, order, bar, bar.open if use_open else bar.close)
             if order.time_in_force is _DAY and order.state not in TERMINAL_STATES:
                 expiring.append(order)
         for order in expiring:
             released = self.ledger.close(order, OrderState.EXPIRED)
-            self._emit(OrderExpired(timestamp, order.order_id, released))
+            self._emit(_new(OrderExpired, (timestamp, order.order_id, released)))
+
+    def _park(self, order: OrderRecord) -> None:
+        """Set aside a GTC BUY whose limit is below this bar's fill price, until a bar
+        whose price it can meet (only with fixed slippage: a random draw per visit
+        is part of the seeded sequence, so every order must be visited then)."""
+        self.ledger.park(order)
+        heapq.heappush(
+            self._parked.setdefault(order.symbol, []), (-order.limit_price, order.order_id, order)
+        )
+
+    def _unpark(self, symbol: str, base: int) -> None:
+        """Return the parked orders of ``symbol`` a fill at ``base`` can meet to the live ones."""
+        heap = self._parked[symbol]
+        slippage = self._fixed_slippage
+        price = buy_price(base, slippage) if slippage else base
+        revived = []
+        while heap and -heap[0][0] >= price:
+            revived.append(heapq.heappop(heap)[2])
+        if revived:
+            self.ledger.unpark(revived)
+        if not heap:
+            del self._parked[symbol]
 
     def _try_fill(self, timestamp: Timestamp, order: OrderRecord, bar: Bar, base: int) -> None:
         slippage = self._fixed_slippage
@@ -436,7 +514,10 @@ class Engine:
         if buying:
             price = buy_price(base, slippage) if slippage else base
             if self._reserving and price > order.limit_price:
-                return  # protected: it never pays more than it reserved for
+                # protected: it never pays more than it reserved for
+                if self._can_park and order.time_in_force is not _DAY:
+                    self._park(order)
+                return
         else:
             price = sell_price(base, slippage) if slippage else base
         remaining = order.quantity - order.filled
@@ -476,18 +557,21 @@ class Engine:
         """Apply a priced fill to the ledger, then log it."""
         self.ledger.fill(order, quantity, price, cash_delta, release)
         self._emit(
-            OrderFilled(
-                timestamp,
-                order.order_id,
-                order.symbol,
-                order.side,
-                quantity,
-                price,
-                commission,
-                cash_delta,
-                release,
-                order.filled,
-                order.quantity - order.filled,
+            _new(
+                OrderFilled,
+                (
+                    timestamp,
+                    order.order_id,
+                    order.symbol,
+                    order.side,
+                    quantity,
+                    price,
+                    commission,
+                    cash_delta,
+                    release,
+                    order.filled,
+                    order.quantity - order.filled,
+                ),
             )
         )
 
@@ -518,15 +602,18 @@ class Engine:
         """A fill cash cannot pay (only an engine without reservations gets here)."""
         self.ledger.refuse_fill(order)
         self._emit(
-            FillRefused(
-                timestamp,
-                order.order_id,
-                order.symbol,
-                order.side,
-                quantity,
-                price,
-                -delta,
-                self.ledger.cash,
+            _new(
+                FillRefused,
+                (
+                    timestamp,
+                    order.order_id,
+                    order.symbol,
+                    order.side,
+                    quantity,
+                    price,
+                    -delta,
+                    self.ledger.cash,
+                ),
             )
         )
 

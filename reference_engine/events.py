@@ -1,5 +1,9 @@
 """Inputs (bars, signals, cancels) and the events an engine logs, all immutable.
 
+Each is a named tuple made to behave like a frozen dataclass (``records``):
+read-only, equal only to the same class with the same values, and built in one
+C call, because the engine builds one per fill, acceptance and bar.
+
 Prices are integer ticks, money integer cents (see ``money``). ``timestamp`` is
 the scenario's own label (an int or an ISO-8601 string); engines order time
 by the scenario's timeline, never by comparing labels.
@@ -7,17 +11,17 @@ by the scenario's timeline, never by comparing labels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from .orders import OrderState, Reason, Side, TimeInForce
+from .records import frozen_record
 
 Timestamp = int | str
 
 
-@dataclass(frozen=True, slots=True)
-class Bar:
+@frozen_record
+class Bar(NamedTuple):
     timestamp: Timestamp
     symbol: str
     open: int
@@ -27,8 +31,8 @@ class Bar:
     volume: int
 
 
-@dataclass(frozen=True, slots=True)
-class Signal:
+@frozen_record
+class Signal(NamedTuple):
     """A wish to trade. Without ``quantity`` the sizer decides (a SELL closes the
     position not already pending sale); with it, the order is that size, still
     checked against available cash and shares."""
@@ -41,8 +45,8 @@ class Signal:
     time_in_force: TimeInForce = TimeInForce.DAY
 
 
-@dataclass(frozen=True, slots=True)
-class Cancel:
+@frozen_record
+class Cancel(NamedTuple):
     timestamp: Timestamp
     order_id: int
 
@@ -50,16 +54,16 @@ class Cancel:
 # --- events in the log -------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class MarketUpdated:
+@frozen_record
+class MarketUpdated(NamedTuple):
     """Bars arrived: marks moved to these closes (ticks)."""
 
     timestamp: Timestamp
     marks: tuple[tuple[str, int], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class OrderAccepted:
+@frozen_record
+class OrderAccepted(NamedTuple):
     """A signal became an order; ``reason`` is set when it was resized from ``requested``."""
 
     timestamp: Timestamp
@@ -76,8 +80,8 @@ class OrderAccepted:
     reason: Reason | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class OrderRejected:
+@frozen_record
+class OrderRejected(NamedTuple):
     """A signal that could not become a live order (it exists, in state REJECTED)."""
 
     timestamp: Timestamp
@@ -90,8 +94,8 @@ class OrderRejected:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class OrderFilled:
+@frozen_record
+class OrderFilled(NamedTuple):
     """Part or all of an order traded. ``cash_delta`` is signed (a buy is negative)."""
 
     timestamp: Timestamp
@@ -107,16 +111,16 @@ class OrderFilled:
     remaining: int
 
 
-@dataclass(frozen=True, slots=True)
-class OrderCancelled:
+@frozen_record
+class OrderCancelled(NamedTuple):
     timestamp: Timestamp
     order_id: int
     cancel_index: int
     released: int
 
 
-@dataclass(frozen=True, slots=True)
-class CancelIgnored:
+@frozen_record
+class CancelIgnored(NamedTuple):
     """A cancel that found no live order (unknown id, or already terminal)."""
 
     timestamp: Timestamp
@@ -126,15 +130,15 @@ class CancelIgnored:
     state: OrderState | None
 
 
-@dataclass(frozen=True, slots=True)
-class OrderExpired:
+@frozen_record
+class OrderExpired(NamedTuple):
     timestamp: Timestamp
     order_id: int
     released: int
 
 
-@dataclass(frozen=True, slots=True)
-class FillRefused:
+@frozen_record
+class FillRefused(NamedTuple):
     """A fill the ledger could not pay for (only engines without reservation get here)."""
 
     timestamp: Timestamp
@@ -173,9 +177,8 @@ EVENT_TYPES: tuple[type, ...] = (
 def event_to_dict(event: Event) -> dict[str, Any]:
     """A JSON-ready dict of ``event`` with its type under ``"event"``."""
     body: dict[str, Any] = {"event": type(event).__name__}
-    for field in fields(event):
-        value = getattr(event, field.name)
-        body[field.name] = [list(pair) for pair in value] if isinstance(value, tuple) else value
+    for name, value in zip(event._fields, event, strict=True):
+        body[name] = [list(pair) for pair in value] if isinstance(value, tuple) else value
     return body
 
 

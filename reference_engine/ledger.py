@@ -8,10 +8,13 @@ reservations, because it is only ever changed together with one of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from .order_views import CHUNK, CHUNK_BITS, OrderViews
 from .orders import TERMINAL_STATES, OrderState, OrderView, Side, TimeInForce
+from .records import frozen_record
 
 # enum members as module constants: a class attribute lookup on an Enum is slow
 _BUY = Side.BUY
@@ -60,8 +63,8 @@ class OrderRecord:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class PositionView:
+@frozen_record
+class PositionView(NamedTuple):
     """Shares held; ``cost`` is the open shares' notional in ticks (average-cost),
     ``realized_pnl`` the ticks gained or lost on shares sold, kept after a close."""
 
@@ -71,15 +74,18 @@ class PositionView:
     realized_pnl: int
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerSnapshot:
-    """The ledger at one instant. Money in cents; equity and marks in ticks."""
+@frozen_record
+class LedgerSnapshot(NamedTuple):
+    """The ledger at one instant. Money in cents; equity and marks in ticks.
+
+    ``orders`` is any sequence of views in id order: a tuple, or the ledger's
+    ``OrderViews``, which shares unchanged views with the snapshot before it."""
 
     initial_cash: int
     cash: int
     reserved: int
     equity: int
-    orders: tuple[OrderView, ...]
+    orders: Sequence[OrderView]
     positions: tuple[PositionView, ...]
     marks: tuple[tuple[str, int], ...]
 
@@ -89,6 +95,8 @@ class LedgerSnapshot:
 
     def order(self, order_id: int) -> OrderView | None:
         """The order with ``order_id``, or None (ids run 1, 2, 3, ...)."""
+        if type(self.orders) is OrderViews:
+            return self.orders.order(order_id)
         if 1 <= order_id <= len(self.orders):
             candidate = self.orders[order_id - 1]
             if candidate.order_id == order_id:
@@ -119,8 +127,17 @@ class Ledger:
     _pending_buys: dict[str, int] = field(default_factory=dict)
     _pending_sells: dict[str, int] = field(default_factory=dict)
     _open: dict[int, OrderRecord] = field(default_factory=dict)
-    _views: dict[int, OrderView | None] = field(default_factory=dict)
+    # open orders by symbol that a bar may fill: the engine parks the rest
+    _live: dict[str, dict[int, OrderRecord]] = field(default_factory=dict)
+    # order views in chunks of CHUNK, by the position an order was first stored at
+    _slots: dict[int, int] = field(default_factory=dict)
+    _chunk_lists: list[list[OrderView | None]] = field(default_factory=list)
+    _chunks: list[tuple[OrderView, ...]] = field(default_factory=list)
     _changed: set[int] = field(default_factory=set)
+    _book: OrderViews | None = None
+    _dense: bool = True  # every order so far was stored at position id - 1
+    _positions_view: tuple[PositionView, ...] | None = None
+    _marks_view: tuple[tuple[str, int], ...] | None = None
 
     def __post_init__(self) -> None:
         if self.cash == -1:
@@ -158,36 +175,93 @@ class Ledger:
         """Live orders in id order."""
         return list(self._open.values())
 
+    def live_orders(self, symbol: str) -> dict[int, OrderRecord] | None:
+        """Open orders of ``symbol`` that are not parked, by id (read only)."""
+        return self._live.get(symbol)
+
     def snapshot(self) -> LedgerSnapshot:
+        positions = self._positions_view
+        if positions is None:
+            positions = self._positions_view = tuple(
+                [
+                    PositionView(symbol, p.quantity, p.cost, p.realized_pnl)
+                    for symbol, p in sorted(self._positions.items())
+                ]
+            )
+        marks = self._marks_view
+        if marks is None:
+            marks = self._marks_view = tuple(sorted(self._marks.items()))
         return LedgerSnapshot(
-            initial_cash=self.initial_cash,
-            cash=self.cash,
-            reserved=self.reserved,
-            equity=self.equity(),
-            orders=self._order_views(),
-            positions=tuple(
-                PositionView(symbol, p.quantity, p.cost, p.realized_pnl)
-                for symbol, p in sorted(self._positions.items())
-            ),
-            marks=tuple(sorted(self._marks.items())),
+            self.initial_cash,
+            self.cash,
+            self.reserved,
+            self.equity(),
+            self._order_views(),
+            positions,
+            marks,
         )
 
-    def _order_views(self) -> tuple[OrderView, ...]:
-        views = self._views
-        # views are rebuilt only for orders changed since the last snapshot
-        for order_id in self._changed:
-            views[order_id] = self.orders[order_id].view()
-        self._changed.clear()
-        return tuple(views.values())  # type: ignore[arg-type]
+    def _order_views(self) -> OrderViews:
+        book = self._book
+        changed = self._changed
+        if book is not None and not changed:
+            return book
+        # views are rebuilt only for orders changed since the last snapshot, and only
+        # their chunks are copied; the other chunks are shared with earlier snapshots
+        chunk_lists, chunks, slots, orders = (
+            self._chunk_lists,
+            self._chunks,
+            self._slots,
+            self.orders,
+        )
+        dirty = set()
+        for order_id in changed:
+            slot = slots[order_id]
+            index = slot >> CHUNK_BITS
+            chunk_lists[index][slot & (CHUNK - 1)] = orders[order_id].view()
+            dirty.add(index)
+        for index in dirty:
+            chunks[index] = tuple(chunk_lists[index])  # type: ignore[arg-type]
+        book = self._book = OrderViews.assemble(
+            tuple(chunks),
+            len(slots),
+            self._dense,
+            0 if book is None else book.stamp,
+            frozenset(changed),
+        )
+        changed.clear()
+        return book
 
     # --- writes ---------------------------------------------------------------
 
     def set_mark(self, symbol: str, price: int) -> None:
         self._marks[symbol] = price
+        self._marks_view = None
 
     def set_marks(self, marks: Iterable[tuple[str, int]]) -> None:
         """Set several marks at once (``(symbol, price)`` pairs)."""
         self._marks.update(marks)
+        self._marks_view = None
+
+    def park(self, order: OrderRecord) -> None:
+        """Take an open order out of ``live_orders`` until ``unpark`` (the engine parks
+        a GTC BUY the current prices cannot fill)."""
+        live = self._live.get(order.symbol)
+        if live is not None:
+            live.pop(order.order_id, None)
+
+    def unpark(self, orders: Iterable[OrderRecord]) -> None:
+        """Put parked orders of one symbol back into ``live_orders`` (those still open),
+        keeping that symbol's live orders in id order."""
+        returned = [order for order in orders if order.order_id in self._open]
+        if not returned:
+            return
+        live = self._live.setdefault(returned[0].symbol, {})
+        for order in returned:
+            live[order.order_id] = order
+        ordered = sorted(live.items())
+        live.clear()
+        live.update(ordered)
 
     def accept(self, order: OrderRecord, reservation: int) -> None:
         """Make ``order`` live, holding ``reservation`` cents."""
@@ -222,6 +296,7 @@ class Ledger:
         order.cash_flow += cash_delta
         order.state = _FILLED if order.filled == order.quantity else _PARTIALLY_FILLED
         symbol = order.symbol
+        self._positions_view = None
         position = self._positions.get(symbol)
         if position is None:
             position = self._positions[symbol] = _Position()
@@ -265,9 +340,24 @@ class Ledger:
     def _store(self, order: OrderRecord) -> None:
         order_id = order.order_id
         self.orders[order_id] = order
-        self._views[order_id] = None  # keeps id order; the view is built at the next snapshot
+        if order_id not in self._slots:
+            # keeps first-stored (id) order; the view is built at the next snapshot
+            slot = self._slots[order_id] = len(self._slots)
+            if slot + 1 != order_id:
+                self._dense = False
+            if slot & (CHUNK - 1) == 0:
+                self._chunk_lists.append([])
+                self._chunks.append(())
+            self._chunk_lists[-1].append(None)
         self._changed.add(order_id)
         if order.state in TERMINAL_STATES:
-            self._open.pop(order_id, None)
+            if self._open.pop(order_id, None) is not None:
+                live = self._live.get(order.symbol)
+                if live is not None:
+                    live.pop(order_id, None)
         else:
             self._open[order_id] = order
+            live = self._live.get(order.symbol)
+            if live is None:
+                live = self._live[order.symbol] = {}
+            live[order_id] = order

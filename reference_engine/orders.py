@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
+
+from .records import frozen_record
 
 
 class Side(StrEnum):
@@ -75,8 +77,8 @@ class Reason(StrEnum):
     INSUFFICIENT_CASH_AT_FILL = "INSUFFICIENT_CASH_AT_FILL"
 
 
-@dataclass(frozen=True, slots=True)
-class OrderView:
+@frozen_record
+class OrderView(NamedTuple):
     """An order as a snapshot shows it. Money in cents, prices in ticks.
 
     ``reserved`` is what the order still holds; ``limit_price`` is the price a

@@ -7,9 +7,15 @@ it logs, with a snapshot of its books taken after that event. An engine that
 reserves nothing for open orders says so with ``reserves_cash = False``
 (read with ``getattr``, default True), and the reservation checks skip it; one
 whose snapshot can only derive equity from cash and marks says
-``reports_equity = False``, and the equity identity skips it. An engine that
-runs a whole data set at once may also define ``run_steps(steps)``: the harness
-(``run.drive``) then hands it every step in one call instead of calling ``step``.
+``reports_equity = False``, and the equity identity skips it.
+
+An engine that runs a whole scenario at once (another process, a library with
+no step API) may define ``begin(scenario)``: whoever drives it through a
+scenario (``run_scenario``, ``invariants.check_scenario``) calls it once, after
+building the engine and before the first ``step``. Its ``step`` calls then
+replay what the whole run reported, calling the observer as a step-by-step
+engine would. A driver that makes up steps as it goes (the stateful machine)
+cannot drive such an engine.
 """
 
 from __future__ import annotations

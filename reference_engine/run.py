@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 from .config import EngineConfig
 from .engine import Engine
 from .events import Event
+from .gc_tuning import gc_tuned
 from .ledger import LedgerSnapshot
 from .protocol import EngineFactory, EngineUnderTest, Observer
-from .scenario import Scenario, Step
+from .scenario import Scenario
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,21 +25,12 @@ def reference_factory(config: EngineConfig, observer: Observer | None = None) ->
     return Engine(config, observer)
 
 
-@runtime_checkable
-class RunsWholeData(Protocol):
-    """An engine that runs a whole data set at once: it takes every step in one call."""
-
-    def run_steps(self, steps: Sequence[Step]) -> None: ...
-
-
-def drive(engine: EngineUnderTest, steps: Sequence[Step]) -> None:
-    """Feed ``steps`` to ``engine``: all at once to an engine with ``run_steps(steps)``
-    (one that runs a whole data set at once), else one ``step()`` per timestamp."""
-    if isinstance(engine, RunsWholeData):
-        engine.run_steps(steps)
-        return
-    for step in steps:
-        engine.step(step.timestamp, step.bars, step.signals, step.cancels)
+def begin_run(engine: EngineUnderTest, scenario: Scenario) -> None:
+    """Hand a whole-run engine the whole scenario before its first step (see
+    ``protocol``); a step-by-step engine has no ``begin`` and is left alone."""
+    begin = getattr(engine, "begin", None)
+    if begin is not None:
+        begin(scenario)
 
 
 def run_scenario(
@@ -49,6 +39,9 @@ def run_scenario(
     observer: Observer | None = None,
 ) -> RunResult:
     """Run every step of ``scenario`` on a new engine and return its log and final books."""
-    engine = factory(scenario.config, observer)
-    drive(engine, scenario.steps())
-    return RunResult(scenario.config, tuple(engine.events), engine.snapshot())
+    with gc_tuned():
+        engine = factory(scenario.config, observer)
+        begin_run(engine, scenario)
+        for step in scenario.steps():
+            engine.step(step.timestamp, step.bars, step.signals, step.cancels)
+        return RunResult(scenario.config, tuple(engine.events), engine.snapshot())

@@ -126,18 +126,33 @@ def _timestamp_key(timestamp: Timestamp) -> Any:
 def _build_steps(
     bars: Iterable[Bar], signals: Iterable[Signal], cancels: Iterable[Cancel]
 ) -> tuple[Step, ...]:
-    grouped: dict[Timestamp, tuple[list[Bar], list[Signal], list[Cancel]]] = {}
+    # one dict per kind: a timestamp with only a bar (most of a long run) costs one list
+    by_bar: dict[Timestamp, list[Bar]] = {}
+    by_signal: dict[Timestamp, list[Signal]] = {}
+    by_cancel: dict[Timestamp, list[Cancel]] = {}
     for bar in bars:
-        grouped.setdefault(bar.timestamp, ([], [], []))[0].append(bar)
+        by_bar.setdefault(bar.timestamp, []).append(bar)
     for signal in signals:
-        grouped.setdefault(signal.timestamp, ([], [], []))[1].append(signal)
+        by_signal.setdefault(signal.timestamp, []).append(signal)
     for cancel in cancels:
-        grouped.setdefault(cancel.timestamp, ([], [], []))[2].append(cancel)
-    ordered = sorted(grouped.items(), key=lambda item: _timestamp_key(item[0]))
+        by_cancel.setdefault(cancel.timestamp, []).append(cancel)
+    timestamps = list(by_bar)
+    timestamps.extend(ts for ts in by_signal if ts not in by_bar)
+    timestamps.extend(ts for ts in by_cancel if ts not in by_bar and ts not in by_signal)
+    timestamps.sort(key=_timestamp_key)
     return tuple(
-        Step(ts, tuple(sorted(b, key=lambda bar: bar.symbol)), tuple(s), tuple(c))
-        for ts, (b, s, c) in ordered
+        Step(
+            ts,
+            tuple(sorted(by_bar.get(ts, ()), key=_symbol_of)),
+            tuple(by_signal.get(ts, ())),
+            tuple(by_cancel.get(ts, ())),
+        )
+        for ts in timestamps
     )
+
+
+def _symbol_of(bar: Bar) -> str:
+    return bar.symbol
 
 
 # --- reading -------------------------------------------------------------------------
@@ -150,28 +165,43 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ScenarioError(f"cannot read scenario {str(path)!r}: {error.strerror}") from None
-    return scenario_from_json(text, base_dir=path.parent, source=str(path))
+    raw = _parse_json(text, str(path))
+    del text  # a long scenario's text is freed before its bars are built
+    return _scenario_from_raw(raw, path.parent)
 
 
 def scenario_from_json(text: str, *, base_dir: Path | None = None, source: str = "") -> Scenario:
     """Parse scenario JSON (numbers are read as exact decimals). Raises ScenarioError."""
+    return _scenario_from_raw(_parse_json(text, source), base_dir)
+
+
+def _parse_json(text: str, source: str) -> Any:
     try:
-        raw = json.loads(text, parse_float=Decimal)
+        return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as error:
         where = f"{source}: " if source else ""
         raise ScenarioError(
             f"{where}malformed JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from None
+
+
+def _scenario_from_raw(raw: Any, base_dir: Path | None) -> Scenario:
     if isinstance(raw, Mapping) and isinstance(raw.get("bars"), str):
         csv_path = Path(raw["bars"])
         if base_dir is not None and not csv_path.is_absolute():
             csv_path = base_dir / csv_path
         raw = {**raw, "bars": bars_from_csv(csv_path)}
-    return scenario_from_dict(raw)
+    return _scenario_from_dict(raw, consume=True)
 
 
 def scenario_from_dict(raw: object) -> Scenario:
     """Build and validate a Scenario from plain data. Raises ScenarioError."""
+    return _scenario_from_dict(raw, consume=False)
+
+
+def _scenario_from_dict(raw: object, *, consume: bool) -> Scenario:
+    # consume: the caller parsed ``raw`` itself, so each bar's dict may be dropped as
+    # soon as its Bar exists (a file of a million bars then never holds both in full)
     if not isinstance(raw, Mapping):
         raise ScenarioError(f"a scenario must be a JSON object, not {type(raw).__name__}")
     _no_unknown_keys(raw, TOP_LEVEL_KEYS, "scenario")
@@ -203,10 +233,10 @@ def scenario_from_dict(raw: object) -> Scenario:
         costs=_costs(raw.get("costs", {})),
         sizer=_sizer(raw.get("sizer", {"kind": "percent_equity", "fraction": "0.1"})),
     )
-    bars = _bars(raw.get("bars"))
+    bars = _bars(raw.get("bars"), consume=consume)
     symbols = {bar.symbol for bar in bars}
     signals = _signals(raw.get("signals", []), symbols)
-    cancels = _cancels(raw.get("cancels", []), len(signals))
+    cancels = _cancels(raw.get("cancels", []))
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise ScenarioError(f"description={description!r} must be a string")
@@ -366,13 +396,15 @@ def _symbol(value: object, where: str) -> str:
     return value
 
 
-def _bars(raw: object) -> tuple[Bar, ...]:
+def _bars(raw: object, *, consume: bool = False) -> tuple[Bar, ...]:
     if raw is None:
         raise ScenarioError("bars is required: a list of {timestamp, symbol, open, high, ...}")
     if not isinstance(raw, list):
         raise ScenarioError(f"bars must be a list (or the path of a CSV file), not {raw!r}")
     bars: list[Bar] = []
     seen: set[tuple[Timestamp, str]] = set()
+    # equal prices share one int object: a long series repeats its ticks a lot
+    shared: dict[int, int] = {}
     for i, item in enumerate(raw):
         where = f"bars[{i}]"
         if not isinstance(item, Mapping):
@@ -388,7 +420,7 @@ def _bars(raw: object) -> tuple[Bar, ...]:
             ticks = _money(item[key], f"{where}.{key}", to_ticks)
             if ticks <= 0:
                 raise ScenarioError(f"{where}.{key}={item[key]!r} must be a positive price")
-            prices[key] = ticks
+            prices[key] = shared.setdefault(ticks, ticks)
         if prices["high"] < prices["low"]:
             raise ScenarioError(
                 f"{where}.high={item['high']!r} is below {where}.low={item['low']!r}"
@@ -404,6 +436,8 @@ def _bars(raw: object) -> tuple[Bar, ...]:
             raise ScenarioError(f"{where}: a second bar for symbol={symbol!r} at {timestamp!r}")
         seen.add((timestamp, symbol))
         bars.append(Bar(timestamp, symbol, volume=volume, **prices))
+        if consume:
+            raw[i] = None
     return tuple(bars)
 
 
@@ -460,7 +494,7 @@ def _signals(raw: object, symbols: set[str]) -> tuple[Signal, ...]:
     return tuple(signals)
 
 
-def _cancels(raw: object, signal_count: int) -> tuple[Cancel, ...]:
+def _cancels(raw: object) -> tuple[Cancel, ...]:
     if not isinstance(raw, list):
         raise ScenarioError(f"cancels must be a list, not {raw!r}")
     cancels = []
@@ -472,12 +506,8 @@ def _cancels(raw: object, signal_count: int) -> tuple[Cancel, ...]:
         for key in CANCEL_KEYS:
             if key not in item:
                 raise ScenarioError(f"{where}.{key} is missing")
+        # an id no signal issues is valid input: the engine logs CancelIgnored for it
         order_id = _integer(item["order_id"], f"{where}.order_id", minimum=1)
-        if order_id > signal_count:
-            raise ScenarioError(
-                f"{where}.order_id={order_id} names no order: order ids are 1..{signal_count}, "
-                "one per signal"
-            )
         cancels.append(Cancel(_timestamp(item["timestamp"], f"{where}.timestamp"), order_id))
     return tuple(cancels)
 

@@ -1,5 +1,9 @@
 """Hypothesis strategies for cashfuzz: prices, bars, signals, costs, sizers, scenarios.
 
+The size mix of ``scenarios()`` (``SMALL``, ``LARGE``, ``LARGE_SHARE``), its swarm
+``FEATURES`` and the bounds of its big numbers are public constants, so another
+generator can draw the same distribution.
+
 Each strategy is valid by construction (no filtering) and shrinks toward the
 simplest case: one symbol, one flat bar, few signals. Bounds are keyword-only
 and checked up front (``hypothesis.errors.InvalidArgument``).
@@ -27,14 +31,58 @@ from ._internal.core import (
     strengths,
     volumes,
 )
+from ._internal.mix import (
+    BIG_MAX_CASH,
+    BIG_MAX_COMMISSION_MIN,
+    BIG_MAX_COMMISSION_RATE,
+    BIG_MAX_QUANTITY,
+    BIG_MAX_SLIPPAGE,
+    BIG_SHARE,
+    FEATURE_OFF_SHARE,
+    FEATURES,
+    ISO_SHARE,
+    ISO_SPACINGS,
+    ISO_START,
+    LARGE,
+    LARGE_SHARE,
+    SMALL,
+    SMALL_MAX_CASH,
+    SMALL_MAX_COMMISSION_MIN,
+    SMALL_MAX_COMMISSION_RATE,
+    SMALL_MAX_LOTS,
+    SMALL_MAX_QUANTITY,
+    SMALL_MAX_SLIPPAGE,
+    SizeClass,
+)
 
 __all__ = [
+    "BIG_MAX_CASH",
+    "BIG_MAX_COMMISSION_MIN",
+    "BIG_MAX_COMMISSION_RATE",
+    "BIG_MAX_QUANTITY",
+    "BIG_MAX_SLIPPAGE",
+    "BIG_SHARE",
+    "FEATURES",
+    "FEATURE_OFF_SHARE",
+    "ISO_SHARE",
+    "ISO_SPACINGS",
+    "ISO_START",
+    "LARGE",
+    "LARGE_SHARE",
     "MAX_CASH",
     "MAX_PRICE",
     "MIN_CASH",
     "MIN_PRICE",
     "SIZER_KINDS",
+    "SMALL",
+    "SMALL_MAX_CASH",
+    "SMALL_MAX_COMMISSION_MIN",
+    "SMALL_MAX_COMMISSION_RATE",
+    "SMALL_MAX_LOTS",
+    "SMALL_MAX_QUANTITY",
+    "SMALL_MAX_SLIPPAGE",
     "SYMBOL_POOL",
+    "SizeClass",
     "bar_streams",
     "bars",
     "cancels",

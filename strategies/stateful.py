@@ -25,7 +25,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from cashfuzz.invariants import RESERVATION_CHECKS, STATE_CHECKS, Monitor
+from cashfuzz.invariants import RESERVATION_CHECKS, STATE_CHECKS, Monitor, not_applicable
 from cashfuzz.reference_engine import (
     Bar,
     Cancel,
@@ -90,8 +90,7 @@ class CashMachine(RuleBasedStateMachine):
     def begin(self, config: EngineConfig, symbols: Sequence[str]) -> None:
         """Build the engine with the monitor as its observer."""
         self.engine = type(self).factory(config, self.monitor)
-        if not getattr(self.engine, "reserves_cash", True):
-            self.monitor.exclude(RESERVATION_CHECKS)
+        self.monitor.exclude(not_applicable(self.engine))
         self.symbols = tuple(symbols)
         # prices scaled to the cash, so that orders are neither all unaffordable nor all tiny
         base = min(MAX_PRICE, max(MIN_PRICE, config.initial_cash * 100 // 20))

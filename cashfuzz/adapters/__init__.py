@@ -34,6 +34,8 @@ from cashfuzz.adapters.kit import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from hypothesis.strategies import SearchStrategy
 
     from cashfuzz.reference_engine import Scenario
@@ -43,13 +45,40 @@ def scenarios_for(
     factory: object, strategy: SearchStrategy[Scenario] | None = None
 ) -> SearchStrategy[Scenario]:
     """``strategy`` (default ``strategies.scenarios()``) mapped through the factory's
-    ``adapt_scenario`` when it declares one, else unchanged."""
+    ``adapt_scenario`` when it declares one, else unchanged. An ``adapt_scenario`` that
+    raises or returns something other than a Scenario stops the search with an
+    AdapterProtocolError (a usage error: there is no engine run to report)."""
     if strategy is None:
         from cashfuzz.strategies import scenarios
 
         strategy = scenarios()
     adapt = getattr(factory, "adapt_scenario", None)
-    return strategy if adapt is None else strategy.map(adapt)
+    return strategy if adapt is None else strategy.map(_guarded(adapt))
+
+
+def _guarded(adapt: Callable[[Scenario], Scenario]) -> Callable[[Scenario], Scenario]:
+    from cashfuzz.errors import Unusable
+    from cashfuzz.invariants import AdapterProtocolError
+    from cashfuzz.invariants.protocol import crash_report
+    from cashfuzz.reference_engine import Scenario, ScenarioError
+
+    def adapted(scenario: Scenario) -> Scenario:
+        try:
+            result = adapt(scenario)
+        except ScenarioError:
+            raise
+        except Exception as error:
+            report = crash_report(error, prefix="the factory's adapt_scenario raised ")
+            problem = f"{report.summary}; it must return the nearest Scenario the engine can run"
+            raise Unusable(AdapterProtocolError(problem)) from error
+        if not isinstance(result, Scenario):
+            problem = (
+                f"the factory's adapt_scenario returned a {type(result).__name__}, not a Scenario"
+            )
+            raise Unusable(AdapterProtocolError(problem))
+        return result
+
+    return adapted
 
 
 __all__ = [

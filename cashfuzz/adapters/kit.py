@@ -34,9 +34,9 @@ sets ``reserves_cash = True`` and passes ``reserved=`` to ``placed`` and
 ``released=`` to ``filled`` (a terminal order releases what it still holds).
 
 Events reach ``events`` and the observer at ``flush()``: after each step for a step
-engine, after the run for a whole-run engine (its per-event snapshots are taken
-while the broker runs, then replayed), so ``observer`` is never called from inside
-the broker's own code.
+engine; for a whole-run engine, the broker runs once in ``begin(scenario)`` (its
+per-event snapshots are taken while it runs) and each ``step()`` replays its own
+step's events, so ``observer`` is never called from inside the broker's own code.
 """
 
 from __future__ import annotations
@@ -174,7 +174,8 @@ class Tape:
         self.steps: list[Step] = []
         self._account = account
         self._reports_equity = reports_equity
-        self._pending: list[tuple[Event, LedgerSnapshot]] = []
+        self._pending: list[tuple[Event, LedgerSnapshot, int]] = []
+        self._index = -1
         self._orders: dict[int, _Order] = {}
         self._views: dict[int, OrderView] = {}
         self._ids: dict[Hashable, int] = {}
@@ -206,6 +207,7 @@ class Tape:
         """Step ``index`` starts: its bars are in the broker, nothing filled on them yet.
         Logs MarketUpdated (when it has bars) and returns the step."""
         step = self.steps[index]
+        self._index = index
         if self._step is not None:
             # every signal of the previous step must have been placed or rejected
             self._signal_base += len(self._step.signals)
@@ -591,12 +593,18 @@ class Tape:
             positions,
             tuple(sorted(self._marks.items())),
         )
-        self._pending.append((event, self._last))
+        self._pending.append((event, self._last, self._index))
 
-    def flush(self) -> None:
-        """Deliver the recorded events, in order, to ``events`` and the observer."""
-        pending, self._pending = self._pending, []
-        for event, after in pending:
+    def flush(self, through: int | None = None) -> None:
+        """Deliver the recorded events, in order, to ``events`` and the observer: all of
+        them, or those of steps up to index ``through``."""
+        count = len(self._pending)
+        if through is not None:
+            count = next(
+                (i for i, (_, _, step) in enumerate(self._pending) if step > through), count
+            )
+        delivered, self._pending = self._pending[:count], self._pending[count:]
+        for event, after, _ in delivered:
             self.events.append(event)
             if self.observer is not None:
                 self.observer(event, after)
@@ -778,17 +786,25 @@ class StepEngine(KitEngine):
 class WholeRunEngine(KitEngine):
     """An adapter for a broker that runs a whole data set at once: implement ``run``.
 
-    The harness hands it every step at once (``run_steps``), so the broker runs once
-    per scenario. Driven with ``step()`` instead, it collects the steps and runs at
-    the first ``snapshot()``.
+    The harness calls ``begin(scenario)`` once before the first step: the broker runs
+    then, once per scenario, and the tape records every event with its snapshot; each
+    ``step()`` then delivers its own step's events to the observer, as a step engine
+    would (a crash of the broker is raised at the step it happened in, after that
+    step's events). Driven by ``step()`` alone, it collects the steps and runs at the
+    first ``snapshot()``.
     """
 
     def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
         super().__init__(config, observer)
         self._ran = False
+        self._stepped = 0
+        self._failure: tuple[int, BaseException] | None = None
 
-    def run_steps(self, steps: Iterable[Step]) -> None:
-        """Run the broker once over ``steps`` and deliver every event."""
+    def begin(self, scenario: Scenario) -> None:
+        """Run the broker once over ``scenario``; ScenarioError when it cannot run it."""
+        self._run_all(scenario.steps(), deliver=False)
+
+    def _run_all(self, steps: Iterable[Step], *, deliver: bool) -> None:
         if self._ran:
             raise RuntimeError("a whole-run engine runs once; build a new one")
         self._ran = True
@@ -799,8 +815,12 @@ class WholeRunEngine(KitEngine):
             raise ScenarioError(problem)
         try:
             self.run(tuple(self.tape.steps))
-        finally:
+        except Exception as error:  # noqa: BLE001 - re-raised at its step, after its events
+            self._failure = (max(self.tape._index, 0), error)
+        if deliver:
             self.tape.flush()
+            if self._failure is not None:
+                raise self._failure[1]
 
     def step(
         self,
@@ -809,13 +829,20 @@ class WholeRunEngine(KitEngine):
         signals: Sequence[Signal] = (),
         cancels: Sequence[Cancel] = (),
     ) -> None:
-        if self._ran:
-            raise RuntimeError("a whole-run engine runs once; step() after it ran")
-        self.tape.steps.append(Step(timestamp, tuple(bars), tuple(signals), tuple(cancels)))
+        if not self._ran:
+            self.tape.steps.append(Step(timestamp, tuple(bars), tuple(signals), tuple(cancels)))
+            return
+        index = self._stepped
+        self._stepped += 1
+        last = self._stepped >= len(self.tape.steps)
+        self.tape.flush(None if last else index)
+        if self._failure is not None and (last or self._failure[0] <= index):
+            failure, self._failure = self._failure[1], None
+            raise failure
 
     def snapshot(self) -> LedgerSnapshot:
         if not self._ran:
-            self.run_steps(())
+            self._run_all((), deliver=True)
         return self.tape.snapshot()
 
     def run(self, steps: tuple[Step, ...]) -> None:

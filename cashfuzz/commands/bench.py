@@ -87,6 +87,28 @@ def _print_tables(result: dict[str, Any]) -> None:
         ),
         f">= {goals['engine_vs_backtrader_at_least']}",
     )
+    headline.add_row(
+        "engine_vs_backtesting (1 symbol, symbol-bars/s)",
+        _ratio(result["engine_vs_backtesting"])
+        + (
+            f"  ({result['engine_vs_backtesting_reason']})"
+            if result["engine_vs_backtesting_reason"]
+            else ""
+        ),
+        f">= {goals['engine_vs_backtesting_at_least']}",
+    )
+    headline.add_row(
+        "gate_vs_hypothesis_floor (CPU per example)",
+        _ratio(result["gate_vs_hypothesis_floor"]),
+        f"<= {goals['gate_vs_hypothesis_floor_at_most']}",
+    )
+    headline.add_row(
+        "monitor_growth_exponent (checked run, 1k -> 10k events)",
+        _ratio(result["monitor_growth_exponent"]),
+        f"<= {goals['monitor_growth_exponent_at_most']}",
+    )
+    for name in result["extra_ratios"]:
+        headline.add_row(name, _ratio(result[name]), "")
     console.print(headline)
 
     sizing = Table(title="time per signal, ns (reservation vs naive)", box=box.SIMPLE_HEAD)
@@ -124,8 +146,15 @@ def _print_tables(result: dict[str, Any]) -> None:
         f"({stateful['examples']} examples in {stateful['seconds']:.1f} s)"
     )
     console.print(
-        f"gate (scenarios, every invariant): {gate['examples_per_second']:.1f} examples/s "
-        f"({gate['examples']} examples in {gate['seconds']:.1f} s)"
+        f"gate (scenarios, every invariant): {gate['examples_per_cpu_second']:.1f} examples "
+        f"per CPU-second ({gate['examples']} examples in {gate['cpu_seconds']:.1f} s)"
+    )
+    soak = result["soak"]
+    console.print(
+        f"soak_vs_gate: {_ratio(result['soak_vs_gate'])} "
+        f"(goal >= {goals['soak_vs_gate_at_least']}; "
+        f"soak {soak['soak_scenarios_per_cpu_second']:,.0f} vs gate "
+        f"{soak['gate_scenarios_per_cpu_second']:,.0f} scenarios per CPU-second, gate's size mix)"
     )
     machine = result["machine"]
     console.print(

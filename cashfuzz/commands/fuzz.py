@@ -46,8 +46,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--engine",
         default="reference",
-        help="reference | naive | backtrader | backtesting | nautilus | zoo:NAME "
-        "| package.module:factory "
+        help="reference | naive | backtrader | zoo:NAME | exec:COMMAND | package.module:factory "
         "(default: reference)",
     )
     budget = parser.add_argument_group(

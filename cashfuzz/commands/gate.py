@@ -11,18 +11,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.live import Live
 from rich.text import Text
 
 from cashfuzz.engines import resolve_engine
 from cashfuzz.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
+from cashfuzz.examples import load_example
+from cashfuzz.invariants import ALL_INVARIANTS, EQUITY_CHECKS, ORACLES, RESERVATION_CHECKS
+from cashfuzz.output.junit import write_junit
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.results import result_to_json
 from cashfuzz.output.safe import plain
+from cashfuzz.reference_engine import EngineFactory
 from cashfuzz.search.gate import DEFAULT_SHRINK_EXAMPLES, GateResult, run_gate
+from cashfuzz.settings import tool_settings
 
 DEFAULT_OUT = Path("cashfuzz-out")
 
@@ -64,19 +73,21 @@ def register(subparsers: Any) -> None:
             "each. The same --seed gives the same search and the same shrunk counterexamples, "
             "one file per broken invariant. Exit 0 when nothing broke in the whole budget, 1 "
             "after writing the counterexamples, 2 for bad usage, 4 when --budget-seconds "
-            "stopped the search before the example budget with nothing found (not a pass)."
+            "stopped the search before the example budget with nothing found (not a pass). "
+            "Settings left out on the command line are read from [tool.cashfuzz] in "
+            "./pyproject.toml (engine, seed, max_examples, budget_seconds, shrink_examples, "
+            "shrink_seconds, out, junit_xml)."
         ),
     )
     parser.add_argument(
         "--engine",
-        default="reference",
+        default=None,
         metavar="ENGINE",
-        help="reference | naive | backtrader | backtesting | nautilus | zoo:NAME "
-        "| package.module:factory "
-        "(default: reference)",
+        help="reference | naive | backtrader | zoo:NAME | exec:COMMAND | package.module:factory "
+        "| path/to/file.py:factory (default: reference)",
     )
     parser.add_argument(
-        "--seed", type=_non_negative_int, default=0, help="search seed (default: 0)"
+        "--seed", type=_non_negative_int, default=None, help="search seed (default: 0)"
     )
     parser.add_argument(
         "--budget-seconds",
@@ -89,10 +100,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--shrink-examples",
         type=_positive_int,
-        default=DEFAULT_SHRINK_EXAMPLES,
+        default=None,
         metavar="N",
         help="checks allowed after the first failure, to find other broken invariants and "
-        "shrink each (default: %(default)s)",
+        f"shrink each (default: {DEFAULT_SHRINK_EXAMPLES})",
     )
     parser.add_argument(
         "--shrink-seconds",
@@ -105,39 +116,128 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--max-examples",
         type=_positive_int,
-        default=5000,
+        default=None,
         metavar="N",
         help="check at most N generated scenarios (default: 5000)",
     )
     parser.add_argument(
         "--out",
         type=Path,
-        default=DEFAULT_OUT,
+        default=None,
         metavar="DIR",
         help=f"where a counterexample is written (default: ./{DEFAULT_OUT})",
+    )
+    parser.add_argument(
+        "--junit-xml",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write a JUnit XML report for CI (one testcase per invariant)",
+    )
+    parser.add_argument(
+        "--oracle",
+        choices=sorted(ORACLES),
+        help=(
+            "also require the event log to equal this engine's on every scenario "
+            "(for engines that claim the reference semantics); the first differing "
+            "event is the finding, oracle_reference"
+        ),
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.set_defaults(func=gate)
 
 
+#: What the gate does when neither the command line nor pyproject.toml says.
+DEFAULTS: dict[str, Any] = {
+    "engine": "reference",
+    "seed": 0,
+    "max_examples": 5000,
+    "budget_seconds": None,
+    "shrink_examples": DEFAULT_SHRINK_EXAMPLES,
+    "shrink_seconds": None,
+    "out": DEFAULT_OUT,
+    "junit_xml": None,
+}
+
+
+def resolve_settings(args: argparse.Namespace, folder: Path) -> argparse.Namespace:
+    """``args`` with what the command line left out taken from ``folder``'s
+    pyproject.toml ``[tool.cashfuzz]``, then from DEFAULTS. Raises UsageError."""
+    configured = tool_settings(folder)
+    resolved = argparse.Namespace(**vars(args))
+    for key, default in DEFAULTS.items():
+        if getattr(resolved, key, None) is None:
+            setattr(resolved, key, configured.get(key, default))
+    return resolved
+
+
 def gate(args: argparse.Namespace) -> int:
     """Run the search and report it; the exit status says whether anything broke."""
+    args = resolve_settings(args, Path.cwd())
     factory = resolve_engine(args.engine)
-    result = run_gate(
-        factory,
-        seed=args.seed,
-        budget_seconds=args.budget_seconds,
-        shrink_examples=args.shrink_examples,
-        shrink_seconds=args.shrink_seconds,
-        max_examples=args.max_examples,
-        out_dir=args.out,
-        engine_name=args.engine,
-    )
+    with _progress_display(args.max_examples) as on_progress:
+        result = run_gate(
+            factory,
+            seed=args.seed,
+            budget_seconds=args.budget_seconds,
+            shrink_examples=args.shrink_examples,
+            shrink_seconds=args.shrink_seconds,
+            max_examples=args.max_examples,
+            out_dir=args.out,
+            engine_name=args.engine,
+            on_progress=on_progress,
+            oracle=args.oracle,
+        )
     if args.json:
         sys.stdout.write(json.dumps(result_to_payload(result), indent=2) + "\n")
     else:
         print_result(make_console(), result)
+    if args.junit_xml is not None:
+        written = write_junit(args.junit_xml, result, applicable=applicable_invariants(factory))
+        # stdout must stay one JSON object under --json
+        stream = sys.stderr if args.json else sys.stdout
+        stream.write(f"junit xml: {written}\n")
     return exit_status(result)
+
+
+@contextmanager
+def _progress_display(budget: int) -> Iterator[Callable[[int, int], None] | None]:
+    """On a terminal, a live line on stderr: examples against the budget, their rate,
+    failures so far. Elsewhere (a CI log, a pipe) nothing: the log stays the verdict."""
+    console = make_console(sys.stderr)
+    if not console.is_terminal:
+        yield None
+        return
+    started = time.monotonic()
+    with Live(Text(""), console=console, refresh_per_second=4, transient=True) as live:
+
+        def update(examples: int, failures: int) -> None:
+            elapsed = time.monotonic() - started
+            rate = examples / elapsed if elapsed > 0 else 0.0
+            live.update(
+                Text(
+                    f"gate: {examples:,} of {budget:,} examples, {rate:,.0f}/s, "
+                    f"{failures} failing so far",
+                    style="red" if failures else "",
+                )
+            )
+
+        yield update
+
+
+def applicable_invariants(factory: EngineFactory) -> tuple[str, ...]:
+    """The invariants the gate checks on ``factory``'s engine (an engine that reserves
+    nothing, or cannot report equity, skips some); all of them if it cannot be built."""
+    try:
+        engine = factory(load_example("googl-aapl").config, lambda event, after: None)
+    except Exception:  # noqa: BLE001 - a factory that raises is the gate's finding, not ours
+        return ALL_INVARIANTS
+    skipped: set[str] = set()
+    if not getattr(engine, "reserves_cash", True):
+        skipped.update(RESERVATION_CHECKS)
+    if not getattr(engine, "reports_equity", True):
+        skipped.update(EQUITY_CHECKS)
+    return tuple(name for name in ALL_INVARIANTS if name not in skipped)
 
 
 def exit_status(result: GateResult) -> int:

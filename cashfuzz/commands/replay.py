@@ -43,8 +43,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--engine",
         default=None,
-        help="reference | naive | backtrader | backtesting | nautilus | zoo:NAME "
-        "| package.module:factory "
+        help="reference | naive | backtrader | zoo:NAME | exec:COMMAND | package.module:factory "
         "| path/to/file.py:factory "
         "(default: the engine each file records, else its mode on the reference engine)",
     )

@@ -14,6 +14,7 @@ from typing import Any
 from cashfuzz.engines import pin_engine_mode
 from cashfuzz.errors import EXIT_OK, EXIT_VIOLATION
 from cashfuzz.examples import add_scenario_arguments, scenario_from_arguments
+from cashfuzz.invariants import ORACLES
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.report import check_report_path, write_report
 from cashfuzz.output.results import check_recorded, result_to_json
@@ -37,8 +38,7 @@ def register(subparsers: Any) -> None:
         "--engine",
         metavar="ENGINE",
         help=(
-            "reference | naive | backtrader | backtesting | nautilus | zoo:NAME "
-            "| package.module:factory "
+            "reference | naive | backtrader | zoo:NAME | exec:COMMAND | package.module:factory "
             "(default: the engine the file records, else the reference engine in the "
             "scenario's own mode)"
         ),
@@ -54,6 +54,15 @@ def register(subparsers: Any) -> None:
         "--report",
         metavar="PATH",
         help="also write a report: PATH.md (markdown) or PATH.html, with a PNG plot beside it",
+    )
+    parser.add_argument(
+        "--oracle",
+        choices=sorted(ORACLES),
+        help=(
+            "also require the event log to equal this engine's on every scenario "
+            "(for engines that claim the reference semantics); the first differing "
+            "event is the finding, oracle_reference"
+        ),
     )
     parser.add_argument(
         "--no-determinism",
@@ -76,7 +85,15 @@ def run(args: argparse.Namespace) -> int:
         if choice.spec is not None
         else f"reference, in the scenario's mode ({scenario.config.mode.value})"
     )
-    recorded = check_recorded(scenario, choice.factory, determinism=not args.no_determinism)
+    oracle = None if args.oracle is None else ORACLES[args.oracle]
+    # --json shows no ledger rows: a long run need not keep one per event
+    recorded = check_recorded(
+        scenario,
+        choice.factory,
+        determinism=not args.no_determinism,
+        oracle=oracle,
+        record_rows=not args.json or report_path is not None,
+    )
     if args.json:
         payload = result_to_json(recorded.result, engine=choice.spec or "scenario")
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")

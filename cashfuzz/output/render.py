@@ -174,10 +174,15 @@ def summary_line(recorded: RecordedCheck) -> str:
     events = len(result.events)
     if result.crash is not None:
         return f"the engine CRASHED after {events} events: {result.crash}"
+    skipped = (
+        f" ({', '.join(result.not_applicable)} not applicable: the engine declares it deviates)"
+        if result.not_applicable
+        else ""
+    )
     if not result.violations:
-        return f"all {count} invariants held over {events} events"
+        return f"all {count} invariants held over {events} events{skipped}"
     broken = len({violation.invariant for violation in result.violations})
-    return f"{broken} of {count} invariants BROKE over {events} events"
+    return f"{broken} of {count} invariants BROKE over {events} events{skipped}"
 
 
 def positions_text(after: LedgerSnapshot) -> str:

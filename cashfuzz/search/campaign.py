@@ -39,8 +39,8 @@ from hypothesis.internal.reflection import function_digest
 
 from cashfuzz import provenance
 from cashfuzz.engines import pin_engine_mode, resolve_engine
-from cashfuzz.errors import UsageError
-from cashfuzz.invariants import AdapterProtocolError, MonitorFault, check_scenario
+from cashfuzz.errors import Unusable, UsageError
+from cashfuzz.invariants import AdapterProtocolError
 from cashfuzz.reference_engine import EngineFactory, Scenario, scenario_digest
 from cashfuzz.search.findings import (
     REDIS_SCHEMES,
@@ -49,6 +49,7 @@ from cashfuzz.search.findings import (
     check_out_dir,
     save_counterexample,
 )
+from cashfuzz.search.unusable import checked
 
 #: Examples a worker runs between looks at the stop flag and the corpus.
 CHUNK_EXAMPLES = 25
@@ -100,15 +101,6 @@ def _interesting(invariant: str) -> type[_Interesting]:
     return type(f"Broke_{invariant}", (_Interesting,), {})
 
 
-class _Unusable(BaseException):
-    """Stops Hypothesis at once when the engine breaks the protocol or the monitor
-    fails: neither is a finding to shrink. Carries the error to raise after."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
 _current_check: Callable[[Scenario], None] | None = None
 
 
@@ -146,10 +138,7 @@ def search(
     failing: list[Finding] = []
 
     def check(scenario: Scenario) -> None:
-        try:
-            result = check_scenario(scenario, factory, fail_fast=True)
-        except (AdapterProtocolError, MonitorFault) as error:
-            raise _Unusable(error) from error
+        result = checked(scenario, factory, fail_fast=True)
         if on_example is not None:
             on_example(len(result.events))
         if result.ok:
@@ -187,7 +176,7 @@ def search(
     _current_check = check
     try:
         test()
-    except _Unusable as stop:
+    except Unusable as stop:
         raise stop.error from None
     except _Interesting:
         # Hypothesis replays the minimal example last

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +37,8 @@ from hypothesis.strategies import SearchStrategy
 from cashfuzz import provenance
 from cashfuzz.adapters import scenarios_for
 from cashfuzz.engines import MODE_ENGINES, pin_engine_mode, resolve_engine
-from cashfuzz.errors import UsageError
-from cashfuzz.invariants import AdapterProtocolError, CheckResult, MonitorFault, check_scenario
+from cashfuzz.errors import Unusable, UsageError
+from cashfuzz.invariants import ORACLES, CheckResult, check_scenario, with_oracle
 from cashfuzz.output.results import RecordedCheck, check_recorded
 from cashfuzz.reference_engine import (
     EngineFactory,
@@ -47,6 +47,7 @@ from cashfuzz.reference_engine import (
     scenario_digest,
 )
 from cashfuzz.search.findings import check_out_dir, save_counterexample
+from cashfuzz.search.unusable import checked
 from cashfuzz.strategies import scenarios
 
 CRASH = "crash"
@@ -128,15 +129,6 @@ class GateResult:
 
 class _BudgetSpent(BaseException):
     """Stops Hypothesis at once: a BaseException is not a test failure to shrink."""
-
-
-class _Unusable(BaseException):
-    """Stops Hypothesis at once when the engine breaks the protocol or the monitor
-    fails: neither is a finding to shrink. Carries the error to raise after."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class _GateFailure(AssertionError):
@@ -245,6 +237,21 @@ def replay_command(engine_name: str, path: Path) -> str:
     return provenance.replay_command(engine_name, path)
 
 
+def search_settings(max_examples: int, *, report_multiple_bugs: bool = False) -> settings:
+    """The gate's Hypothesis settings (also the floor ``bench`` compares the gate with)."""
+    return settings(
+        max_examples=max_examples,
+        derandomize=False,
+        database=None,
+        deadline=None,
+        phases=(Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=report_multiple_bugs,
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
+
+
 def run_gate(
     factory: EngineFactory,
     *,
@@ -258,6 +265,8 @@ def run_gate(
     strategy: SearchStrategy[Scenario] | None = None,
     found_by: str = "gate",
     every_invariant: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+    oracle: str | None = None,
 ) -> GateResult:
     """Search ``strategy`` (default ``scenarios()``) for scenarios on which ``factory``'s
     engine breaks an invariant or crashes; write one shrunk file per broken invariant
@@ -267,6 +276,9 @@ def run_gate(
     ``shrink_examples`` bounds the checks after the first failure, ``shrink_seconds``
     (default: none) their time. ``every_invariant=False``
     stops at the first broken invariant instead of searching on for the others.
+    ``on_progress(examples_run, failing_examples)`` is called after every check. With
+    ``oracle`` (``--oracle reference``) a scenario also fails when the engine's event
+    log differs from that engine's (the pseudo-invariant ``oracle_reference``).
     Raises UsageError for a
     non-positive budget, fewer than one example, or an ``out_dir`` that cannot be
     written (checked before the search).
@@ -277,6 +289,9 @@ def run_gate(
         raise UsageError(f"--max-examples={max_examples!r} must be at least 1")
     if shrink_examples < 1:
         raise UsageError(f"--shrink-examples={shrink_examples!r} must be at least 1")
+    if oracle is not None and oracle not in ORACLES:
+        raise UsageError(f"--oracle {oracle!r} is not one of: {', '.join(ORACLES)}")
+    oracle_factory = None if oracle is None else ORACLES[oracle]
     check_out_dir(out_dir)
     started = time.monotonic()
     tracker = _Tracker(
@@ -304,10 +319,12 @@ def run_gate(
                 raise _BudgetSpent
         if not final:
             tracker.examples_run += 1
-        try:
-            result = check_scenario(scenario, factory, fail_fast=True, determinism=True)
-        except (AdapterProtocolError, MonitorFault) as error:
-            raise _Unusable(error) from error
+        result = checked(scenario, factory, fail_fast=True, determinism=True)
+        if result.ok and oracle_factory is not None:
+            result = with_oracle(result, oracle_factory)
+        if on_progress is not None:
+            new = not result.ok and scenario_digest(scenario) not in tracker.failing
+            on_progress(tracker.examples_run, len(tracker.failing) + new)
         if result.ok:
             return
         problem = _first_problem(result)
@@ -323,17 +340,7 @@ def run_gate(
             tracker.final_by_problem[problem] = scenario
         raise _failure_type(problem)(problem)
 
-    search = settings(
-        max_examples=max_examples,
-        derandomize=False,
-        database=None,
-        deadline=None,
-        phases=(Phase.generate, Phase.shrink),
-        suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=every_invariant,
-        verbosity=Verbosity.quiet,
-        print_blob=False,
-    )
+    search = search_settings(max_examples, report_multiple_bugs=every_invariant)
     # an engine that declares adapt_scenario (e.g. backtrader) gets scenarios it can run
     drawn = scenarios_for(factory, strategy or scenarios())
     test = hypothesis_seed(seed)(search(given(drawn)(holds_every_invariant)))
@@ -342,7 +349,7 @@ def run_gate(
             test()
     except _BudgetSpent:
         pass
-    except _Unusable as stop:
+    except Unusable as stop:
         raise stop.error from None
     except Exception:
         # our _GateFailure(s), or Hypothesis's Flaky* when the engine is not deterministic
@@ -353,7 +360,9 @@ def run_gate(
     counts = Counter(tracker.failing.values())
     found = {**tracker.last_by_problem, **tracker.final_by_problem}
     written = tuple(
-        _write_and_recheck(found[problem], problem, factory, engine_name, seed, out_dir, found_by)
+        _write_and_recheck(
+            found[problem], problem, factory, engine_name, seed, out_dir, found_by, oracle
+        )
         for problem in sorted(found)
     )
     return GateResult(
@@ -380,8 +389,12 @@ def _write_and_recheck(
     seed_value: int,
     out_dir: Path,
     found_by: str,
+    oracle: str | None = None,
 ) -> Counterexample:
+    oracle_factory = None if oracle is None else ORACLES[oracle]
     first = check_scenario(scenario, factory, fail_fast=False, determinism=True)
+    if oracle_factory is not None:
+        first = with_oracle(first, oracle_factory)
     broken = _problems(first) or (problem,)
     detail = first.violations[0] if first.violations else first.crash
     description = (
@@ -398,6 +411,8 @@ def _write_and_recheck(
         path=path,
         traceback=getattr(first, "traceback", None),
     )
+    if oracle is not None:
+        record["replay"] += f" --oracle {oracle}"
     complete = dataclasses.replace(pinned, provenance=record)
     saved = save_counterexample(complete, path)
     replayed = load_scenario(path) if saved else complete
@@ -407,7 +422,7 @@ def _write_and_recheck(
         invariant=problem,
         path=path,
         scenario=replayed,
-        recorded=check_recorded(replayed, replay_factory, determinism=True),
+        recorded=check_recorded(replayed, replay_factory, determinism=True, oracle=oracle_factory),
         broken=broken,
         replay_command=record["replay"],
         saved=saved,

@@ -16,8 +16,8 @@ built once, and mapped into that range afterwards. ``scenarios()`` and
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import cache
@@ -30,7 +30,6 @@ from cashfuzz.reference_engine import (
     Bar,
     Cancel,
     Costs,
-    EngineConfig,
     FillAt,
     FixedAmount,
     FixedShares,
@@ -46,17 +45,32 @@ from cashfuzz.reference_engine import (
     Timestamp,
 )
 
+from .mix import (
+    BIG_MAX_CASH,
+    BIG_MAX_QUANTITY,
+    LARGE,
+    SMALL,
+    SYMBOLS,
+    Fixed,
+    clamp,
+    mix_parts,
+    mixed_scenarios,
+)
+from .mix import (
+    MAX_PRICE as MAX_PRICE,
+)
+from .mix import (
+    MIN_PRICE as MIN_PRICE,
+)
+
 T = TypeVar("T")
 
-#: 0.01 and 100,000.00 in ticks of 0.0001.
-MIN_PRICE = 100
-MAX_PRICE = 1_000_000_000
-#: A penny to five million, in cents.
+#: A penny to ten billion, in cents (prices: 0.01 to 100,000.00 in ticks, from ``mix``).
 MIN_CASH = 1
-MAX_CASH = 500_000_000
+MAX_CASH = BIG_MAX_CASH
 MAX_VOLUME = 10_000_000
 #: Symbols in order of simplicity (shrinking prefers the first).
-SYMBOL_POOL: tuple[str, ...] = ("AAPL", "GOOGL", "MSFT", "AMZN", "NVDA", "TSLA", "META", "JPM")
+SYMBOL_POOL: tuple[str, ...] = SYMBOLS
 SIZER_KINDS: tuple[str, ...] = ("fixed_shares", "percent_equity", "fixed_amount", "kelly")
 #: Commission rates are drawn on a grid of 1/100,000 (0.001%), so they are exact decimals.
 _RATE_GRID = 100_000
@@ -523,23 +537,28 @@ def _enum_choice(value: Any, order: tuple[Any, ...]) -> st.SearchStrategy[Any]:
 def scenarios(
     *,
     min_symbols: int = 1,
-    max_symbols: int = 4,
-    max_steps: int = 6,
-    max_signals: int = 8,
-    max_cancels: int = 3,
-    max_quantity: int = 1_000,
+    max_symbols: int = LARGE.max_symbols,
+    max_steps: int = LARGE.max_steps,
+    max_signals: int = LARGE.max_signals,
+    max_cancels: int = LARGE.max_cancels,
+    max_quantity: int = BIG_MAX_QUANTITY,
     mode: Mode | None = Mode.RESERVATION,
     fill_at: FillAt | None = None,
     policy: Policy | None = None,
 ) -> st.SearchStrategy[Scenario]:
-    """Whole scenarios at integer timestamps 0, 1, 2, ...; ``mode``, ``fill_at`` and
-    ``policy`` are fixed when given and drawn when None.
+    """Whole scenarios of the size mix; ``mode``, ``fill_at`` and ``policy`` are fixed
+    when given and drawn when None.
 
-    Small by default (up to 4 symbols, 6 steps, 8 signals, 3 cancels); they shrink
-    toward one symbol, one bar and few signals. Several BUYs in one bar whose total
-    cost exceeds cash (the GOOGL/AAPL race) are common. Every scenario survives
-    ``scenario_to_dict`` -> ``scenario_from_dict`` unchanged. The same bounds give
-    the same (cached) strategy object.
+    Most are small (``SMALL``: up to 4 symbols, 6 steps, 8 signals, 3 cancels), one in
+    eight large (``LARGE``: up to 12 symbols, 50 steps, 20 signals a bar, 300 signals,
+    16 cancels), each within the bounds given here. Each example switches features off
+    (swarm testing, ``FEATURES``), a quarter use big numbers (cash to 10^10, quantities
+    to 10^7, commission to 25 %, a minimum to 100.00, slippage to 5,000 bps) and a
+    quarter ISO-8601 timestamps spanning several days; some cancels name ids no signal
+    issues. They shrink toward one symbol, one bar and few signals, integer timestamps
+    and no costs. Several BUYs in one bar whose total cost exceeds cash (the GOOGL/AAPL
+    race) are common. Every scenario survives ``scenario_to_dict`` ->
+    ``scenario_from_dict`` unchanged. The same bounds give the same (cached) strategy.
     Raises InvalidArgument on impossible bounds.
     """
     _check_int("min_symbols", min_symbols, minimum=1)
@@ -557,146 +576,32 @@ def scenarios(
     _check_enum("fill_at", fill_at, FillAt)
     _check_enum("policy", policy, Policy)
     return _scenario_strategy(
-        _Bounds(
-            min_symbols=min_symbols,
-            max_symbols=max_symbols,
-            max_steps=max_steps,
-            max_signals=max_signals,
-            max_cancels=max_cancels,
-            max_quantity=max_quantity,
-            mode=mode,
-            fill_at=fill_at,
-            policy=policy,
-        )
+        min_symbols,
+        max_symbols,
+        max_steps,
+        max_signals,
+        max_cancels,
+        Fixed(mode=mode, fill_at=fill_at, policy=policy, max_quantity=max_quantity),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Bounds:
-    min_symbols: int
-    max_symbols: int
-    max_steps: int
-    max_signals: int
-    max_cancels: int
-    max_quantity: int
-    mode: Mode | None
-    fill_at: FillAt | None
-    policy: Policy | None
-
-
-#: A signal before the timeline exists: its place (step, then symbol), its kind (side
-#: and time in force), quantity and strength.
-_SignalDraw = tuple[int, int, int | None, Decimal | None]
-#: Side and time in force in one choice: 0 BUY, 1 BUY, 2 SELL, then the same as GTC.
-_KINDS = st.integers(0, 5)
-
-
-def _signal_from(
-    drawn: _SignalDraw, timeline: Sequence[Timestamp], symbols: Sequence[str]
-) -> Signal:
-    place, kind, quantity, strength = drawn
-    return Signal(
-        timestamp=timeline[place % len(timeline)],
-        symbol=symbols[place // len(timeline) % len(symbols)],
-        # two BUYs to one SELL: a SELL needs a position first
-        side=Side.SELL if kind % 3 == 2 else Side.BUY,
-        quantity=quantity,
-        strength=strength,
-        time_in_force=TimeInForce.GTC if kind >= 3 else TimeInForce.DAY,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Parts:
-    """Every strategy one scenario draws from, built once per ``_Bounds``."""
-
-    bounds: _Bounds
-    configs: st.SearchStrategy[EngineConfig]
-    #: the columns every scenario has, then the optional ones
-    columns: st.SearchStrategy[
-        tuple[tuple[tuple[int, _Series], ...], list[tuple[int, _Series] | None]]
-    ]
-    signals: st.SearchStrategy[list[_SignalDraw]]
-    cancels: st.SearchStrategy[list[_CancelPick]]
-
-
-_LOTS = st.integers(1, 500)
-_WIDE = st.booleans()
 
 
 @cache
-def _scenario_strategy(bounds: _Bounds) -> st.SearchStrategy[Scenario]:
-    configs = st.builds(
-        EngineConfig,
-        initial_cash=cash(),
-        mode=_enum_choice(bounds.mode, (Mode.RESERVATION, Mode.NAIVE)),
-        fill_at=_enum_choice(bounds.fill_at, (FillAt.SAME_CLOSE, FillAt.NEXT_OPEN)),
-        policy=_enum_choice(bounds.policy, (Policy.SHRINK, Policy.REJECT)),
-        max_participation=participation_caps(),
-        seed=st.integers(0, 2**16),
-        costs=cost_models(),
-        sizer=sizers(),
-    )
-    # a symbol pick and its whole series are one element: shrinking drops both at
-    # once; the pick indexes the symbols not yet taken, so no draw is rejected
-    series = _series(min_later=0, max_later=bounds.max_steps - 1, max_volume=MAX_VOLUME)
-
-    column = st.tuples(_INDEX, series)
-    # four choices when simplest (five with the list's own): few enough for the
-    # shrinker to delete a signal from the middle of the list
-    signal = st.tuples(
-        _INDEX, _KINDS, _quantities(bounds.max_quantity), st.one_of(st.none(), _STRENGTHS)
-    )
-    extra_symbols = bounds.max_symbols - bounds.min_symbols
-    parts = _Parts(
-        bounds=bounds,
-        configs=configs,
-        columns=st.tuples(
-            st.tuples(*(column for _ in range(bounds.min_symbols))),
-            st.lists(_optional(column), max_size=extra_symbols),
-        ),
-        signals=st.lists(signal, max_size=bounds.max_signals),
-        cancels=_cancel_picks(bounds.max_cancels),
-    )
-    return _scenarios(parts)
-
-
-@st.composite
-def _scenarios(draw: st.DrawFn, parts: _Parts) -> Scenario:
-    config = draw(parts.configs)
-    # Prices are mostly scaled to the cash (it buys 1..500 shares at the first
-    # close), so sizing, shrinking and the race are reached; sometimes they span
-    # the whole range, which is hostile (cash far above or below any price).
-    lots = draw(_LOTS)
-    if draw(_WIDE):
-        low, high = MIN_PRICE, MAX_PRICE
-    else:
-        base = min(MAX_PRICE, max(MIN_PRICE, config.initial_cash * 100 // lots))
-        low, high = max(MIN_PRICE, base // 2), min(MAX_PRICE, base * 2)
-    pool = list(SYMBOL_POOL[: parts.bounds.max_symbols])
-    required, optional = draw(parts.columns)
-    columns = [
-        (pool.pop(pick % len(pool)), series)
-        for pick, series in (*required, *(column for column in optional if column is not None))
-    ]
-    symbols = [name for name, _ in columns]
-    stream = _assemble(columns, low, high)
-    timeline = tuple(range(len(stream)))
-    # one flat list shrinks by deleting signals; sorting by time (stable) keeps
-    # file order = handling order, so order ids read top to bottom
-    signal_list = sorted(
-        (_signal_from(drawn, timeline, symbols) for drawn in draw(parts.signals)), key=_time_of
-    )
-    cancel_list: tuple[Cancel, ...] = ()
-    if signal_list and parts.bounds.max_cancels:
-        cancel_list = _resolve_cancels(draw(parts.cancels), signal_list, timeline)
-    return Scenario(
-        config=config,
-        bars=tuple(bar for step in stream for bar in step),
-        signals=tuple(signal_list),
-        cancels=cancel_list,
-    )
-
-
-def _time_of(signal: Signal) -> Any:
-    return signal.timestamp
+def _scenario_strategy(
+    min_symbols: int,
+    max_symbols: int,
+    max_steps: int,
+    max_signals: int,
+    max_cancels: int,
+    fixed: Fixed,
+) -> st.SearchStrategy[Scenario]:
+    bounds = {
+        "steps": max_steps,
+        "symbols": max_symbols,
+        "signals": max_signals,
+        "cancels": max_cancels,
+    }
+    small = clamp(SMALL, **bounds)
+    large = clamp(LARGE, **bounds)
+    # min_symbols columns are always there, even when the small class allows fewer
+    small = dataclasses.replace(small, max_symbols=max(small.max_symbols, min_symbols))
+    return mixed_scenarios(mix_parts(small, large, min_symbols, fixed))

@@ -194,7 +194,7 @@ class CountingWholeRun(WholeRunEngine):
 
 
 def test_a_whole_run_engine_runs_once_per_scenario() -> None:
-    """drive() hands every step at once: one run for a ten-step scenario, all events observed."""
+    """begin() runs it once for a ten-step scenario; each step delivers its own events."""
     bars = [(t, "AAA", "10", "10", 1) for t in range(10)]
     signals = [{"timestamp": t, "symbol": "AAA", "side": "BUY", "quantity": 1} for t in range(10)]
     CountingWholeRun.runs = 0
@@ -202,6 +202,11 @@ def test_a_whole_run_engine_runs_once_per_scenario() -> None:
     assert CountingWholeRun.runs == 1
     assert result.ok, result.violations
     assert kinds(result.events).count("OrderAccepted") == 10
+    engine = CountingWholeRun(EngineConfig(initial_cash=1000))
+    steps = scenario(bars, signals).steps()
+    engine.begin(scenario(bars, signals))
+    engine.step(steps[0].timestamp)
+    assert kinds(engine.events) == ["MarketUpdated", "OrderAccepted"]
 
 
 def test_a_whole_run_engine_stepped_by_hand_runs_at_its_snapshot() -> None:

@@ -105,6 +105,19 @@ def factory(config, observer=None):
     "not_callable": """
 factory = 42
 """,
+    "own_event_type": """
+class Note:
+    pass
+
+class Adapter(Engine):
+    def step(self, timestamp, bars=(), signals=(), cancels=()):
+        super().step(timestamp, bars, signals, cancels)
+        self.events.append(Note())
+        self.observer(self.events[-1], self.snapshot())
+
+def factory(config, observer=None):
+    return Adapter(config, observer)
+""",
 }
 
 
@@ -181,6 +194,7 @@ def test_the_crash_result_object_holds_the_traceback() -> None:
         ("one_parameter", "cannot be called as factory(config, observer)"),
         ("returns_none", "returned None instead of an engine"),
         ("not_callable", "no callable 'factory'"),
+        ("own_event_type", "events[6] is a Note, not one of the protocol's events"),
     ],
 )
 def test_an_adapter_that_breaks_the_protocol_is_a_usage_error(

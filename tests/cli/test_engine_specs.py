@@ -52,7 +52,7 @@ def test_an_engine_in_the_current_folder_or_a_file_runs(project: Path, spec: str
     """module:factory from the current folder and path/to/file.py:factory both load."""
     done = _cashfuzz(project, "run", "--example", "googl-aapl", "--engine", spec)
     assert done.returncode == 0, done.stderr
-    assert "all 15 invariants held" in done.stdout
+    assert "all 19 invariants held" in done.stdout
 
 
 def test_a_file_given_by_absolute_path_runs_from_anywhere(project: Path, tmp_path: Path) -> None:

@@ -115,3 +115,26 @@ def test_version_names_cashfuzz_and_hypothesis(capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
     assert out.startswith("cashfuzz 0.")
     assert f"Hypothesis {hypothesis.__version__}" in out
+
+
+def test_paths_and_replay_commands_stay_whole_in_a_ci_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Piped at 80 columns, a long --out path and its replay command are never wrapped or cut."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    out = tmp_path / ("a-long-folder-name-for-counterexamples-" * 3)
+    status = main(
+        ["fuzz", "--engine", "naive", "--examples", "200", "--workers", "1",
+         "--db", str(tmp_path / "db"), "--out", str(out)]
+    )  # fmt: skip
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "…" not in err
+    files = sorted(out.glob("*.json"))
+    assert files
+    lines = err.splitlines()
+    for path in files:
+        assert any(line.endswith(f"-> {path}") for line in lines), err
+        replay = [line for line in lines if "replay:" in line and str(path) in line]
+        assert replay, err
+        assert replay[0].strip().startswith("replay: cashfuzz run ")

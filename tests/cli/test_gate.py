@@ -105,7 +105,8 @@ def test_every_broken_invariant_gets_its_own_replayable_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Each invariant that broke is shrunk into its own file, and each file replays broken."""
-    code, payload = _gate_json(capsys, "--engine", "naive", "--seed", "7", "--out", str(tmp_path))
+    # seed 4 breaks two invariants on the naive engine (accepted_orders_funded, no_oversell)
+    code, payload = _gate_json(capsys, "--engine", "naive", "--seed", "4", "--out", str(tmp_path))
     assert code == 1
     found = payload["counterexamples"]
     assert len(found) >= 2

@@ -87,7 +87,7 @@ def test_report_of_a_clean_run_says_none(
     assert f"report: {report}" in capsys.readouterr().out
     text = report.read_text(encoding="utf-8")
     assert "## Violations\n\nNone." in text
-    assert "all 15 invariants held over 6 events" in text
+    assert "all 19 invariants held over 6 events" in text
     assert (tmp_path / "sub" / "clean.png").read_bytes().startswith(PNG_SIGNATURE)
 
 

@@ -84,7 +84,7 @@ def test_example_holds_and_rejects_the_third_signal_before_any_fill(
     header = next(line for line in out.splitlines() if "available" in line and "#" in line)
     for column in ("cash", "reserved", "available", "equity"):
         assert column in header
-    assert "all 15 invariants held over 6 events" in out
+    assert "all 19 invariants held over 6 events" in out
     assert "final: cash 95.98, reserved 0.00" in out
     assert "\x1b[" not in out
 
@@ -231,7 +231,7 @@ def test_engine_crash_exits_one_and_is_reported(
 def test_no_determinism_checks_one_invariant_fewer(capsys: pytest.CaptureFixture[str]) -> None:
     """--no-determinism drops the determinism check from the count of invariants held."""
     assert main(["run", "--example", "googl-aapl", "--no-determinism"]) == 0
-    assert "all 14 invariants held over 6 events" in capsys.readouterr().out
+    assert "all 18 invariants held over 6 events" in capsys.readouterr().out
 
 
 def test_unknown_key_exits_two_naming_the_key(

@@ -117,3 +117,31 @@ def test_violation_reads_as_a_sentence() -> None:
         "event_index": 3,
         "message": "cash=-0.01 is negative",
     }
+
+
+def _refusal_message(scenario_: Scenario) -> str:
+    monitor = Monitor(fail_fast=False)
+    _drive(scenario_, "naive_sizing", monitor)
+    found = [v for v in monitor.violations if v.invariant == "accepted_orders_funded"]
+    assert found, monitor.violations
+    return found[0].message
+
+
+def test_a_lone_unfunded_order_is_not_called_a_race() -> None:
+    """With one order and no other fill, the message states the facts, not 'the race'."""
+    # a gap up between the signal's close and the next open: one order, never funded
+    gap = scenario(
+        [buy(1, 100)], bars=[bar(1, "10"), bar(2, "11")], initial_cash="1000", fill_at="next_open"
+    )
+    message = _refusal_message(gap)
+    assert "race" not in message
+    assert "same cash" not in message
+    assert message.startswith("order 1 (BUY 100 X) was accepted but its fill needed 1100.00")
+    assert "its acceptance reserved nothing" in message
+
+
+def test_a_race_names_the_orders_that_spent_the_cash() -> None:
+    """When another order's fill took the cash, the message names that order."""
+    message = _refusal_message(RACE)
+    assert "order 2 (BUY 2 X) was accepted" in message
+    assert "order 1 was filled from the same cash" in message

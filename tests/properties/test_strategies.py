@@ -62,13 +62,15 @@ def test_scenarios_round_trip_and_run(scenario: Scenario) -> None:
 
 @given(scenarios())
 def test_cancels_name_real_orders_no_earlier_than_their_signal(scenario: Scenario) -> None:
-    """Each cancel names an order id 1..n whose signal is at or before the cancel."""
+    """A cancel names an order id 1..n whose signal is at or before it, or an id above n
+    that no signal issues (at most 8 above)."""
     timeline = [step.timestamp for step in scenario.steps()]
     ids = order_ids_by_signal(scenario.signals, timeline)
     signal_at = {order_id: scenario.signals[i].timestamp for i, order_id in enumerate(ids)}
     for cancel in scenario.cancels:
-        assert 1 <= cancel.order_id <= len(scenario.signals)
-        assert timeline.index(cancel.timestamp) >= timeline.index(signal_at[cancel.order_id])
+        assert 1 <= cancel.order_id <= len(scenario.signals) + 8
+        if cancel.order_id in signal_at:
+            assert timeline.index(cancel.timestamp) >= timeline.index(signal_at[cancel.order_id])
 
 
 @given(bars(symbol="MSFT", timestamp=3, min_price=100, max_price=1_000))
@@ -107,6 +109,7 @@ def test_config_parts_are_in_range(costs: Any, sizer: Any, cap: Any, cents: int)
     """Costs, sizers, caps and cash are within their documented ranges."""
     assert 0 <= costs.commission_rate <= Fraction(1, 100)
     assert 0 <= costs.max_slippage <= 10_000
+    assert 0 <= costs.commission_min <= 500
     assert sizer.kind in strategies.SIZER_KINDS
     assert cap is None or 0 < cap <= 1
     assert strategies.MIN_CASH <= cents <= strategies.MAX_CASH
@@ -225,3 +228,52 @@ def test_cancels_reject_signals_off_the_timeline(data: st.DataObject) -> None:
     batch = data.draw(signal_batches(("AAPL",), 5, min_size=1))
     with pytest.raises(InvalidArgument, match="timestamp"):
         cancels(signals=batch, timestamps=(0, 1))
+
+
+#: what only the widened default scenarios reach, each with a predicate
+_BEYOND_OLD_BOUNDS = {
+    "a ninth signal": lambda s: len(s.signals) > 8,
+    "more than 6 steps": lambda s: len(s.steps()) > 6,
+    "more than 8 symbols": lambda s: len(s.symbols) > 8,
+    "more than 3 cancels": lambda s: len(s.cancels) > 3,
+    "a cancel of an id no signal issues": lambda s: any(
+        c.order_id > len(s.signals) for c in s.cancels
+    ),
+    "an explicit quantity above 1,000": lambda s: any(
+        (signal.quantity or 0) > 1_000 for signal in s.signals
+    ),
+    "cash above 5,000,000": lambda s: s.config.initial_cash > 500_000_000,
+    "commission above 1 %": lambda s: s.config.costs.commission_rate > Fraction(1, 100),
+    "a commission minimum above 5.00": lambda s: s.config.costs.commission_min > 500,
+    "slippage above 100 bps": lambda s: s.config.costs.max_slippage > 10_000,
+    "ISO-8601 timestamps over several days": lambda s: (
+        isinstance(s.bars[0].timestamp, str)
+        and len({str(bar.timestamp)[:10] for bar in s.bars}) >= 3
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_BEYOND_OLD_BOUNDS))
+def test_default_scenarios_reach_beyond_the_old_bounds(name: str) -> None:
+    """The default strategy generates each case the old bounds never could."""
+    wanted = _BEYOND_OLD_BOUNDS[name]
+    found = find(
+        scenarios(), wanted, settings=settings(FIRST, max_examples=3_000, derandomize=True)
+    )
+    assert wanted(found)
+
+
+def test_a_defect_needing_nine_signals_shrinks_to_nine_signals_and_one_bar() -> None:
+    """A scenario needing nine signals shrinks to nine signals on one bar, no cancels."""
+    nine = find(scenarios(), lambda s: len(s.signals) >= 9, settings=SHRUNK)
+    assert len(nine.signals) == 9
+    assert len(nine.bars) == 1
+    assert nine.cancels == ()
+
+
+def test_a_defect_needing_a_stray_cancel_shrinks_to_that_cancel_alone() -> None:
+    """A scenario needing a cancel of an unknown id shrinks to one bar and that cancel."""
+    stray = find(
+        scenarios(), lambda s: any(c.order_id > len(s.signals) for c in s.cancels), settings=SHRUNK
+    )
+    assert (len(stray.bars), len(stray.signals), len(stray.cancels)) == (1, 0, 1)

@@ -16,16 +16,19 @@ import pytest
 from cashfuzz.examples import EXAMPLES, load_example
 from cashfuzz.reference_engine import (
     Bar,
+    CancelIgnored,
     FillAt,
     Kelly,
     Mode,
     Policy,
+    Reason,
     ScenarioError,
     Side,
     TimeInForce,
     bars_from_csv,
     bars_from_dataframe,
     load_scenario,
+    run_scenario,
     scenario_from_dict,
     scenario_from_json,
     scenario_to_dict,
@@ -130,7 +133,6 @@ _BAD: list[tuple[tuple[Any, ...], Any, tuple[str, ...]]] = [
     (("signals", 0, "time_in_force"), "IOC", ("signals[0].time_in_force='IOC'", "DAY | GTC")),
     (("sizer",), {"kind": "martingale"}, ("sizer.kind='martingale'", "kelly")),
     # cancels and timestamps
-    (("cancels", 0, "order_id"), 2, ("cancels[0].order_id=2", "1..1")),
     (("cancels", 0, "order_id"), 0, ("cancels[0].order_id=0",)),
     (
         ("signals", 0, "timestamp"),
@@ -169,6 +171,14 @@ def test_invalid_scenarios_raise_scenario_error_naming_key_and_value(
     message = str(caught.value)
     for word in words:
         assert word in message, message
+
+
+def test_a_cancel_of_an_id_no_signal_issues_loads_and_is_logged_as_ignored() -> None:
+    """A cancel naming an id above the signal count is valid input; the engine ignores it."""
+    loaded = scenario_from_dict(_with(("cancels", 0, "order_id"), 7))
+    assert [c.order_id for c in loaded.cancels] == [7]
+    ignored = [e for e in run_scenario(loaded).events if isinstance(e, CancelIgnored)]
+    assert [(e.order_id, e.reason) for e in ignored] == [(7, Reason.UNKNOWN_ORDER)]
 
 
 def test_json_nan_literal_is_refused_with_the_key() -> None:

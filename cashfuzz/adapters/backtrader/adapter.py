@@ -716,6 +716,11 @@ class BacktraderEngine:
     #: backtrader's value is a float; the snapshot derives equity from cash and marks
     #: instead, so the equity identity would only check that derivation against itself
     reports_equity = False
+    #: backtrader cancels an order still in its submission queue only at the next bar,
+    #: and notifies cancels and fills before the strategy's next(): lifecycle rules
+    #: that assume the reference engine's phases do not apply
+    cancels_immediately = False
+    logs_documented_phase_order = False
 
     def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
         problem = unsupported_config(config)
