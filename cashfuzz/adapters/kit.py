@@ -153,6 +153,10 @@ class _Order:
         )
 
 
+#: Events that may come before a step's marks (fills and expiries at the open).
+_OPEN_PHASE = (OrderFilled, OrderExpired, FillRefused)
+
+
 class Tape:
     """What one broker did in one scenario, as cashfuzz events with the snapshot after each.
 
@@ -175,6 +179,7 @@ class Tape:
         self._account = account
         self._reports_equity = reports_equity
         self._pending: list[tuple[Event, LedgerSnapshot, int]] = []
+        self._marks_due = False
         self._index = -1
         self._orders: dict[int, _Order] = {}
         self._views: dict[int, OrderView] = {}
@@ -207,21 +212,29 @@ class Tape:
         """Step ``index`` starts: its bars are in the broker, nothing filled on them yet.
         Logs MarketUpdated (when it has bars) and returns the step."""
         step = self.steps[index]
+        self._mark()  # the previous step's marks, if nothing of that step came after fills
         self._index = index
         if self._step is not None:
             # every signal of the previous step must have been placed or rejected
             self._signal_base += len(self._step.signals)
             self._signals = max(self._signals, self._signal_base)
         self._step = step
-        if step.bars:
-            marks = tuple((bar.symbol, bar.close) for bar in step.bars)
-            self._marks.update(marks)
-            self._record(MarketUpdated(step.timestamp, marks))
+        self._marks_due = bool(step.bars)
         return step
+
+    def _mark(self) -> None:
+        """Log the step's MarketUpdated once its fills at the open are in: before its first
+        signal, cancel or fill at the close, or at its end (the documented phase order)."""
+        if self._marks_due and self._step is not None:
+            self._marks_due = False
+            marks = tuple((bar.symbol, bar.close) for bar in self._step.bars)
+            self._marks.update(marks)
+            self._record(MarketUpdated(self._step.timestamp, marks))
 
     # --- signals ------------------------------------------------------------------------
 
     def _next_signal(self) -> tuple[int, Signal]:
+        self._mark()
         offset = self._signals - self._signal_base
         signals = self.step.signals
         if offset >= len(signals):
@@ -235,6 +248,7 @@ class Tape:
     def size(self, signal: Signal) -> int:
         """The quantity a typical strategy on this broker orders for ``signal`` (0: the
         rejection is logged and the adapter places nothing)."""
+        self._mark()
         if signal.quantity is not None:
             return signal.quantity
         account = self._account()
@@ -508,6 +522,7 @@ class Tape:
     def cancel(self, cancel: Cancel, broker_cancel: Callable[[Any], bool]) -> None:
         """Handle a scenario cancel: ``broker_cancel(key)`` asks the broker and says whether
         it cancelled; an unknown or finished order is logged as CancelIgnored."""
+        self._mark()
         index = self._cancels
         self._cancels += 1
         order = self._orders.get(cancel.order_id)
@@ -570,6 +585,8 @@ class Tape:
         account: Account | None = None,
         cash: int | None = None,
     ) -> None:
+        if self._marks_due and not isinstance(event, _OPEN_PHASE):
+            self._mark()
         if account is None:
             account = self._account()
         self._last_account = account
@@ -598,6 +615,8 @@ class Tape:
     def flush(self, through: int | None = None) -> None:
         """Deliver the recorded events, in order, to ``events`` and the observer: all of
         them, or those of steps up to index ``through``."""
+        if through is None:
+            self._mark()
         count = len(self._pending)
         if through is not None:
             count = next(

@@ -62,6 +62,9 @@ class NautilusEngine(WholeRunEngine):
     """nautilus_trader's backtest venue behind the kit; see the module docstring."""
 
     reports_equity = False
+    #: nautilus answers orders after the strategy's on_bar returns, and a market order is
+    #: logged as accepted at its first answer: acceptances and fills interleave
+    logs_documented_phase_order = False
     limits = Limits(
         random_slippage=False, aligned=True, fill_at=FillAt.SAME_CLOSE, commission_min=False
     )

@@ -60,7 +60,7 @@ def test_readme_adapter_catches_the_race(toy_modules: Path) -> None:
         fill_at="next_open",
     )
     result = check_scenario(race, factory)
-    assert broken(result.violations)[0] == ("accepted_orders_funded", 7)
+    assert broken(result.violations)[0] == ("accepted_orders_funded", 6)
     calm = scenario(
         [(0, "AAA", "100", "100", 1000), (1, "AAA", "100", "100", 1000)],
         [{"timestamp": 0, "symbol": "AAA", "side": "BUY", "quantity": 5}],
