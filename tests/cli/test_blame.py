@@ -194,7 +194,7 @@ def test_the_crash_result_object_holds_the_traceback() -> None:
         ("one_parameter", "cannot be called as factory(config, observer)"),
         ("returns_none", "returned None instead of an engine"),
         ("not_callable", "no callable 'factory'"),
-        ("own_event_type", "events[6] is a Note, not one of the protocol's events"),
+        ("own_event_type", "is a Note, not one of the protocol's events"),
     ],
 )
 def test_an_adapter_that_breaks_the_protocol_is_a_usage_error(
