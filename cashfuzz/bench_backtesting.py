@@ -30,7 +30,7 @@ def run_backtesting(workload: Workload) -> tuple[float, int]:
     Raises ValueError for a workload of more than one symbol, ImportError without
     backtesting.py."""
     import pandas as pd
-    from backtesting import Backtest, Strategy  # type: ignore[import-untyped]
+    from backtesting import Backtest, Strategy
 
     if len(workload.symbols) != 1:
         raise ValueError(f"backtesting.py is single-asset; got {len(workload.symbols)} symbols")

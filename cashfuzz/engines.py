@@ -1,7 +1,8 @@
 """Resolve ``--engine`` names to engine factories.
 
 ``reference`` and ``naive`` are the reference engine in its two modes;
-``backtrader`` is backtrader's broker through ``cashfuzz.adapters.backtrader.adapter``;
+``backtrader`` is backtrader's broker through ``cashfuzz.adapters.backtrader.adapter``,
+``backtesting`` and ``nautilus`` backtesting.py and nautilus_trader through their adapters;
 ``zoo:NAME`` is a deliberately broken engine from ``cashfuzz.zoo``;
 ``exec:COMMAND`` is an engine in any language, run as a process per scenario
 (``cashfuzz.adapters.exec``, ``docs/engine-protocol.md``); and
@@ -53,6 +54,13 @@ def scenario_mode_factory(config: EngineConfig, observer: Observer | None = None
     return Engine(config, observer)
 
 
+#: ``--engine`` name -> "package it needs:its adapter module" (which has ``<name>_factory``).
+_OPTIONAL = {
+    "backtesting": "backtesting:cashfuzz.adapters.backtesting",
+    "nautilus": "nautilus_trader:cashfuzz.adapters.nautilus",
+}
+
+
 def resolve_engine(name: str | None) -> EngineFactory:
     """The factory for an ``--engine`` value (None: the scenario's own mode)."""
     if name is None:
@@ -70,6 +78,15 @@ def resolve_engine(name: str | None) -> EngineFactory:
         from cashfuzz.adapters.backtrader.adapter import backtrader_factory
 
         return cast(EngineFactory, backtrader_factory)
+    if name in _OPTIONAL:
+        package, _, module_name = _OPTIONAL[name].partition(":")
+        if importlib.util.find_spec(package) is None:
+            raise UsageError(
+                f"--engine {name} needs the {package} package: pip install 'cashfuzz[{name}]' "
+                f"(in a checkout: pip install -e '.[{name}]')"
+            )
+        module = importlib.import_module(module_name)
+        return cast(EngineFactory, getattr(module, f"{name}_factory"))
     if name.startswith("exec:"):
         from cashfuzz.adapters.exec import ExecFactory
 

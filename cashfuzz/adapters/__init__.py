@@ -1,5 +1,9 @@
 """Adapters: other people's engines behind ``reference_engine.EngineUnderTest``.
 
+``kit`` (re-exported here: ``Account``, ``Factory``, ``StepEngine``,
+``WholeRunEngine``, ``Tape``) turns what a broker reports into cashfuzz events and
+snapshots; each engine's adapter is one module or package beside it.
+
 An engine factory may declare its limits with two optional attributes, read
 with ``getattr``: ``unsupported(scenario) -> str | None`` (why a scenario cannot
 run, naming the field) and ``adapt_scenario(scenario) -> Scenario`` (the nearest
@@ -16,6 +20,17 @@ from cashfuzz.adapters.backtrader.adapter import (
     BacktraderEngine,
     BacktraderFactory,
     backtrader_factory,
+)
+from cashfuzz.adapters.kit import (
+    Account,
+    Factory,
+    KitEngine,
+    Limits,
+    StepEngine,
+    Tape,
+    WholeRunEngine,
+    reason_for,
+    whole,
 )
 
 if TYPE_CHECKING:
@@ -66,4 +81,18 @@ def _guarded(adapt: Callable[[Scenario], Scenario]) -> Callable[[Scenario], Scen
     return adapted
 
 
-__all__ = ["BacktraderEngine", "BacktraderFactory", "backtrader_factory", "scenarios_for"]
+__all__ = [
+    "Account",
+    "BacktraderEngine",
+    "BacktraderFactory",
+    "Factory",
+    "KitEngine",
+    "Limits",
+    "StepEngine",
+    "Tape",
+    "WholeRunEngine",
+    "backtrader_factory",
+    "reason_for",
+    "scenarios_for",
+    "whole",
+]

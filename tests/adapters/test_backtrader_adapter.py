@@ -31,6 +31,7 @@ from cashfuzz.reference_engine import (
     scenario_from_dict,
     scenario_to_dict,
 )
+from tests.adapters.engine_kit import scenario
 
 pytest.importorskip("backtrader")
 pytestmark = pytest.mark.backtrader
@@ -45,36 +46,6 @@ def two_bar_race(example: str, **costs: str) -> Scenario:
     raw["bars"] += [dict(bar, timestamp=NEXT_BAR) for bar in raw["bars"]]
     if costs:
         raw["costs"] = costs
-    return scenario_from_dict(raw)
-
-
-def scenario(
-    bars: list[tuple[int, str, str, str, int]],
-    signals: list[dict[str, Any]],
-    cancels: list[dict[str, Any]] | None = None,
-    **settings: Any,
-) -> Scenario:
-    """A scenario from (timestamp, symbol, open, close, volume) bars."""
-    raw: dict[str, Any] = {
-        "initial_cash": "1000",
-        "fill_at": "same_close",
-        "max_participation": None,
-        **settings,
-        "bars": [
-            {
-                "timestamp": ts,
-                "symbol": symbol,
-                "open": open_,
-                "high": max(open_, close, key=float),
-                "low": min(open_, close, key=float),
-                "close": close,
-                "volume": volume,
-            }
-            for ts, symbol, open_, close, volume in bars
-        ],
-        "signals": signals,
-        "cancels": cancels or [],
-    }
     return scenario_from_dict(raw)
 
 
