@@ -62,10 +62,13 @@ def test_readme_leads_with_the_two_commands_ci_runs() -> None:
     first = _shell_blocks(README)[0]
     assert "cashfuzz run --example googl-aapl" in first
     test_command = (
-        ".venv/bin/python -m coverage run -m pytest && .venv/bin/python -m coverage report"
+        ".venv/bin/python -m coverage run -m pytest -n 2 && "
+        ".venv/bin/python -m coverage combine -q && .venv/bin/python -m coverage report"
     )
     assert test_command in first
-    assert test_command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    # verbatim, and a failure of it fails CI (set -e does not stop inside an && list)
+    assert f"{test_command} || exit 1" in ci
 
 
 def test_readme_commands_exit_as_stated_and_its_claims_hold(tmp_path: Path) -> None:
