@@ -8,8 +8,8 @@ hangs, tracebacks, exit 0/1 on input invalid by construction, errors longer than
 ``--max-error-chars``, and any output holding a secret planted in the environment.
 Exit 0 when there is no traceback, hang, wrong acceptance or leak; 1 otherwise.
 
-    python scripts/bad_input_campaign.py --count 2000 --workers 2 --seed 0
-    python scripts/bad_input_campaign.py --count 2000 --batch 50   # one process per 50 files
+    python tests/tools/bad_input_campaign.py --count 2000 --workers 2 --seed 0
+    python tests/tools/bad_input_campaign.py --count 2000 --batch 50   # one process per 50 files
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "cashfuzz" / "examples"
 SECRET = "CASHFUZZ_CAMPAIGN_SECRET_7f3a"
 BAR_CSV = (
