@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cashfuzz.errors import UsageError
-from cashfuzz.invariants import check_scenario
+from cashfuzz.invariants import CheckResult, check_scenario
 from cashfuzz.provenance import recorded_engine
 from cashfuzz.reference_engine import (
     EngineFactory,
@@ -71,6 +71,14 @@ def save_counterexample(scenario: Scenario, path: Path) -> bool:
     return True
 
 
+def broken_invariants(result: CheckResult) -> tuple[str, ...]:
+    """The invariants ``result`` broke, in order, once each; ``crash`` when the engine raised."""
+    names = [violation.invariant for violation in result.violations]
+    if result.crash is not None:
+        names.append("crash")
+    return tuple(dict.fromkeys(names))
+
+
 @dataclass(frozen=True, slots=True)
 class CorpusEntry:
     """A counterexample file that records an engine and still fails on it."""
@@ -126,9 +134,7 @@ class Corpus:
         result = check_scenario(scenario, self.factory, fail_fast=False, determinism=False)
         if result.ok:
             return None
-        names = tuple(dict.fromkeys(v.invariant for v in result.violations))
-        if result.crash is not None:
-            names += ("crash",)
+        names = broken_invariants(result)
         message = str(result.violations[0]) if result.violations else str(result.crash)
         return CorpusEntry(path, names, message)
 
@@ -136,6 +142,7 @@ class Corpus:
 __all__ = [
     "Corpus",
     "CorpusEntry",
+    "broken_invariants",
     "check_database_location",
     "check_out_dir",
     "save_counterexample",

@@ -46,7 +46,7 @@ from cashfuzz.reference_engine import (
     load_scenario,
     scenario_digest,
 )
-from cashfuzz.search.findings import check_out_dir, save_counterexample
+from cashfuzz.search.findings import broken_invariants, check_out_dir, save_counterexample
 from cashfuzz.search.unusable import checked
 from cashfuzz.strategies import scenarios
 
@@ -211,13 +211,6 @@ def _first_problem(result: CheckResult) -> str:
     if result.violations:
         return result.violations[0].invariant
     return CRASH
-
-
-def _problems(result: CheckResult) -> tuple[str, ...]:
-    names = [violation.invariant for violation in result.violations]
-    if result.crash is not None:
-        names.append(CRASH)
-    return tuple(dict.fromkeys(names))
 
 
 def counterexample_name(
@@ -395,7 +388,7 @@ def _write_and_recheck(
     first = check_scenario(scenario, factory, fail_fast=False, determinism=True)
     if oracle_factory is not None:
         first = with_oracle(first, oracle_factory)
-    broken = _problems(first) or (problem,)
+    broken = broken_invariants(first) or (problem,)
     detail = first.violations[0] if first.violations else first.crash
     description = (
         f"Counterexample found by cashfuzz {found_by} --engine {engine_name} "

@@ -33,18 +33,13 @@ from cashfuzz.engines import MODE_ENGINES, pin_engine_mode, resolve_engine
 from cashfuzz.errors import UsageError
 from cashfuzz.invariants import (
     CheckResult,
-    Violation,
     check_scenario,
-    event_log_bytes,
-    first_difference,
 )
-from cashfuzz.invariants.protocol import crash_report
 from cashfuzz.output.results import RecordedCheck, check_recorded
 from cashfuzz.reference_engine import (
     EngineFactory,
     Scenario,
     load_scenario,
-    run_scenario,
 )
 from cashfuzz.search.findings import check_out_dir, save_counterexample
 from cashfuzz.search.shrink import (
@@ -115,26 +110,9 @@ class SoakResult:
 
 
 def check_soak_scenario(scenario: Scenario, factory: EngineFactory) -> CheckResult:
-    """``check_scenario`` (fail-fast, every invariant) with its determinism check done by
-    comparing the rerun's events by value first; bytes decide only when they differ."""
-    result = check_scenario(scenario, factory, fail_fast=True, determinism=False)
-    if not result.ok:
-        return result
-    try:
-        again = run_scenario(scenario, factory).events
-    except Exception as error:  # noqa: BLE001 - the first run completed, so this is a finding
-        summary = crash_report(error).summary
-        message = f"a second run of the same scenario and seed crashed: {summary}"
-        return dataclasses.replace(result, violations=(Violation("determinism", -1, message),))
-    if again == result.events or event_log_bytes(again) == event_log_bytes(result.events):
-        return result
-    index = first_difference(result.events, again)
-    found = Violation(
-        "determinism",
-        index,
-        f"a second run of the same scenario and seed differs from event {index} on",
-    )
-    return dataclasses.replace(result, violations=(found,))
+    """The soak's check: ``check_scenario``, fail-fast, every invariant, determinism
+    included (its rerun compares events by value and serialises only unequal logs)."""
+    return check_scenario(scenario, factory, fail_fast=True, determinism=True)
 
 
 def soak_file_name(engine_name: str, seed: int, index: int, kind: str) -> str:
