@@ -120,3 +120,26 @@ def test_nautilus_answers_each_order_after_filling_the_one_before() -> None:
     undeclared = type("Undeclared", (NautilusEngine,), {"logs_documented_phase_order": True})
     checked = check_scenario(buy_sell_buy, Factory(undeclared), only=["phase_order"])
     assert [v.invariant for v in checked.violations] == ["phase_order"]
+
+
+@pytest.mark.backtesting
+def test_backtesting_cancels_are_what_its_queue_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cancel of a queued order is OrderCancelled because backtesting.py took it off its
+    queue: with an Order.cancel() that keeps the order queued, cancel_takes_effect fires."""
+    _require("backtesting")
+    import backtesting
+
+    buy_then_cancel = scenario(
+        [(1, "AAA", "10", "10", 100), (2, "AAA", "10", "10", 100)],
+        [{"timestamp": 1, "symbol": "AAA", "side": "BUY", "quantity": 1}],
+        [{"timestamp": 1, "order_id": 1}],
+        fill_at="next_open",
+    )
+    factory = resolve_engine("backtesting")
+    result = check_scenario(buy_then_cancel, factory)
+    assert result.ok, result.violations
+    assert "OrderCancelled" in kinds(result.events)
+    assert "OrderFilled" not in kinds(result.events)
+    monkeypatch.setattr(backtesting.backtesting.Order, "cancel", lambda order: None)
+    kept = check_scenario(buy_then_cancel, factory, only=["cancel_takes_effect"])
+    assert [v.invariant for v in kept.violations] == ["cancel_takes_effect"]
