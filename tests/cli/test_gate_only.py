@@ -14,16 +14,9 @@ from cashfuzz.errors import UsageError
 from cashfuzz.invariants import ALL_INVARIANTS
 from cashfuzz.reference_engine import load_scenario
 from cashfuzz.search.gate import select_invariants
+from tests.cli.test_gate_ci import _in_a_project  # noqa: F401 - autouse: a fresh project folder
 
 QUICK = ("--max-examples", "300", "--shrink-examples", "200")
-
-
-@pytest.fixture(autouse=True)
-def _in_a_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COLUMNS", "200")
-    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def test_select_invariants_keeps_the_documented_order_without_repeats() -> None:
@@ -131,23 +124,6 @@ def test_only_can_come_from_pyproject_and_a_flag_overrides_it(
     assert json.loads(capsys.readouterr().out)["only"] == ["order_ids_unique"]
     assert main(["gate", "--out", "out", "--json", "--only", "phase_order"]) == 0
     assert json.loads(capsys.readouterr().out)["only"] == ["phase_order"]
-
-
-@pytest.mark.parametrize(
-    ("table", "says"),
-    [
-        ('only = ["cash_non_negative", "nope"]', "[tool.cashfuzz] only 'nope' is not an invariant"),
-        ("only = 3", "[tool.cashfuzz] only = 3 must be a name or a non-empty list of names"),
-        ("only = []", "[tool.cashfuzz] only = [] must be a name or a non-empty list of names"),
-    ],
-)
-def test_a_bad_only_in_pyproject_exits_two_naming_the_key(
-    tmp_path: Path, table: str, says: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A bad ``only`` setting is a usage error naming [tool.cashfuzz] only."""
-    (tmp_path / "pyproject.toml").write_text(f"[tool.cashfuzz]\n{table}\n", encoding="utf-8")
-    assert main(["gate", "--max-examples", "5"]) == 2
-    assert says in capsys.readouterr().err
 
 
 def test_only_an_invariant_the_engine_declares_away_exits_two(
