@@ -21,9 +21,9 @@ more); past that the smallest failure seen for each invariant is written.
 
 ``only`` (``--only``) restricts the search to the named invariants: the result says
 which were checked, and a pass with ``only`` claims nothing about the others. A
-counterexample file records ``only`` in its provenance; it is re-checked, and its
-``broken`` list and replay command (``cashfuzz run FILE``) are, against every
-invariant, so the file still fails on replay.
+counterexample file records ``only`` in its provenance; it is re-checked against
+every invariant (its ``broken`` list), as its replay command ``cashfuzz run FILE``
+checks them, and it fails there because the invariant it was found for still breaks.
 """
 
 from __future__ import annotations
