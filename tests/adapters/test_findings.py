@@ -3,6 +3,7 @@ and what each adapter declares does not apply to its engine is what the engine d
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 from pathlib import Path
@@ -143,3 +144,25 @@ def test_backtesting_cancels_are_what_its_queue_says(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(backtesting.backtesting.Order, "cancel", lambda order: None)
     kept = check_scenario(buy_then_cancel, factory, only=["cancel_takes_effect"])
     assert [v.invariant for v in kept.violations] == ["cancel_takes_effect"]
+
+
+@pytest.mark.nautilus
+def test_the_readme_search_reproduces_its_checked_in_finding(tmp_path: Path) -> None:
+    """The README's `gate --engine nautilus --seed 1 --max-examples 200 --only
+    stray_cancels_logged` shrinks to the very scenario checked in for that finding."""
+    _require("nautilus_trader")
+    from cashfuzz.search.gate import run_gate
+
+    result = run_gate(
+        resolve_engine("nautilus"),
+        seed=1,
+        max_examples=200,
+        out_dir=tmp_path,
+        engine_name="nautilus",
+        only=["stray_cancels_logged"],
+    )
+    (found,) = result.counterexamples
+    checked_in = load_scenario(FINDINGS / "nautilus-stray_cancels_logged.json")
+    assert dataclasses.replace(found.scenario, description="") == dataclasses.replace(
+        checked_in, description=""
+    )
