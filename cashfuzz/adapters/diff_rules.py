@@ -48,6 +48,7 @@ PRICE_PROTECTION = "price_protection"
 PRICE_ROUNDING = "price_rounding"
 COMMISSION_ROUNDING = "commission_rounding"
 CASH_ROUNDING = "cash_rounding"
+PARTICIPATION = "participation"
 SHORT_POSITION = "short_position"
 CONSEQUENCE = "consequence"
 CRASH = "crash"
@@ -264,7 +265,8 @@ class Question:
     ``commission`` and ``cash``, both sides filled the same quantity and the gap fits
     rounding to the tick and the cent (``tolerance_cents``). ``follows``: the order's
     fills already differ (an earlier difference explains this one). ``earlier``: the
-    differences found before this one.
+    differences found before this one. ``other_broke``: the invariants the engine broke
+    in this run; ``other_cash``: its final cash in cents.
     """
 
     engine: str
@@ -287,6 +289,8 @@ class Question:
     reference_orders: Mapping[int, OrderOutcome] = _field(default_factory=dict)
     other_orders: Mapping[int, OrderOutcome] = _field(default_factory=dict)
     earlier: tuple[Difference, ...] = ()
+    other_broke: frozenset[str] = frozenset()
+    other_cash: int = 0
 
     @property
     def on_last_step(self) -> bool:
@@ -300,6 +304,13 @@ class Question:
             return f"order {self.order_id}"
         size = "" if self.signal.quantity is None else f" {self.signal.quantity}"
         return f"signal {self.signal_index} ({self.signal.side.value}{size} {self.signal.symbol})"
+
+    @property
+    def stopped(self) -> bool:
+        """The engine made no order for this signal nor for any later one: it stopped."""
+        if self.order_id is None or self.other is not None:
+            return False
+        return all(order_id < self.order_id for order_id in self.other_orders)
 
     def orders(self) -> tuple[OrderOutcome, OrderOutcome]:
         """The order's (reference, other) outcomes; ValueError for a final-books question."""
@@ -342,6 +353,11 @@ def filled_above_limit(q: Question) -> bool:
     )
 
 
+def volume_of(scenario: Scenario) -> dict[tuple[Timestamp, str], int]:
+    """Each bar's volume by (timestamp, symbol)."""
+    return {(bar.timestamp, bar.symbol): bar.volume for bar in scenario.bars}
+
+
 def difference_rules(factory: object) -> tuple[Rule, ...]:
     """The rules ``factory`` declares (``difference_rules``), or none.
 
@@ -366,6 +382,7 @@ __all__ = [
     "CONSEQUENCE",
     "CRASH",
     "LONG_ONLY",
+    "PARTICIPATION",
     "POSITION_REASONS",
     "PRICE_PROTECTION",
     "PRICE_ROUNDING",
@@ -384,4 +401,5 @@ __all__ = [
     "order_outcomes",
     "refusal_text",
     "rejection_text",
+    "volume_of",
 ]

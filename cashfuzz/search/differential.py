@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from cashfuzz.adapters.diff_rules import (
@@ -27,6 +28,7 @@ from cashfuzz.adapters.diff_rules import (
     CONSEQUENCE,
     CRASH,
     LONG_ONLY,
+    PARTICIPATION,
     POSITION_REASONS,
     PRICE_PROTECTION,
     PRICE_ROUNDING,
@@ -44,6 +46,7 @@ from cashfuzz.adapters.diff_rules import (
     order_outcomes,
     refusal_text,
     rejection_text,
+    volume_of,
 )
 from cashfuzz.engines import resolve_engine
 from cashfuzz.errors import UsageError
@@ -196,6 +199,10 @@ class _Explainer:
         self.last_step = len(scenario.steps()) - 1
         self.signals = _signals_by_order(scenario)
         self.found: list[Difference] = []
+        self.reference_orders: dict[int, OrderOutcome] = {}
+        self.other_orders: dict[int, OrderOutcome] = {}
+        self.other_broke: frozenset[str] = frozenset()
+        self.other_cash = 0
 
     def ask(self, question: Question) -> None:
         category, why = UNEXPLAINED, _unexplained(question)
@@ -221,6 +228,8 @@ class _Explainer:
         if order_id is not None and order_id in self.signals:
             index, signal, step_index = self.signals[order_id]
             facts.update(signal=signal, signal_index=index, step_index=step_index)
+        facts.setdefault("reference_orders", self.reference_orders)
+        facts.setdefault("other_orders", self.other_orders)
         return Question(
             self.engine,
             self.scenario,
@@ -230,6 +239,8 @@ class _Explainer:
             right,
             last_step=self.last_step,
             earlier=tuple(self.found),
+            other_broke=self.other_broke,
+            other_cash=self.other_cash,
             **facts,
         )
 
@@ -240,6 +251,9 @@ class _Explainer:
         ref_orders: dict[int, OrderOutcome],
         other_orders: dict[int, OrderOutcome],
     ) -> list[Difference]:
+        self.reference_orders, self.other_orders = ref_orders, other_orders
+        self.other_broke = frozenset(v.invariant for v in other.violations)
+        self.other_cash = 0 if other.final is None else other.final.cash
         if other.crash is not None or other.final is None or reference.final is None:
             self.ask(self.question("run", "crash", "ran", other.crash or "no final books"))
             return self.found
@@ -340,7 +354,7 @@ class _Explainer:
     ) -> None:
         assert reference.final is not None
         assert other.final is not None
-        books: dict[str, Any] = {"reference_orders": ref_orders, "other_orders": other_orders}
+        books: dict[str, Any] = {}
         if reference.final.cash != other.final.cash:
             cash = format_cents(reference.final.cash), format_cents(other.final.cash)
             self.ask(self.question("final cash", "cash", *cash, **books))
@@ -476,6 +490,30 @@ def price_protection(q: Question) -> Explanation | None:
     )
 
 
+def volume_cap(q: Question) -> Explanation | None:
+    """The engine filled more in one bar than ``max_participation`` of its volume allows."""
+    cap = q.scenario.config.max_participation
+    if q.field != "outcome" or cap is None:
+        return None
+    ref, oth = q.orders()
+    if not (ref.accepted and oth.accepted) or oth.filled <= ref.filled:
+        return None
+    volumes = volume_of(q.scenario)
+    per_bar: dict[Any, int] = {}
+    for fill in oth.fills:
+        per_bar[fill.timestamp] = per_bar.get(fill.timestamp, 0) + fill.quantity
+    for timestamp, filled in per_bar.items():
+        allowed = int(volumes.get((timestamp, ref.symbol), 0) * cap)
+        if filled > allowed:
+            return PARTICIPATION, (
+                f"{q.engine} filled {filled} shares of order {ref.order_id} on the bar at "
+                f"{timestamp!r}, where max_participation allows {allowed}: it does not cap "
+                "fills by the bar's volume; the reference fills at most floor(volume x "
+                f"max_participation) a bar, so its order ended {ref.outcome}"
+            )
+    return None
+
+
 def sized_differently(q: Question) -> Explanation | None:
     """An outcome that differs because the orders had different sizes."""
     if q.field != "outcome":
@@ -568,6 +606,31 @@ def cash_after_fees(q: Question) -> Explanation | None:
     return None
 
 
+def money_from_price(q: Question) -> Explanation | None:
+    """A commission or cash gap that the same order's explained price gap accounts for:
+    the commission at the scenario's rate on the notional gap, the cash that gap plus
+    the commission gap (within rounding)."""
+    if q.field not in ("commission", "cash") or q.reference is None or q.other is None:
+        return None
+    ref, oth = q.orders()
+    price = [d for d in q.earlier if d.order_id == ref.order_id and d.field == "price"]
+    if not price or price[0].category == UNEXPLAINED or ref.filled != oth.filled:
+        return None
+    notional_gap = Fraction(oth.notional - ref.notional, TICKS_PER_CENT)
+    commission_gap = oth.commission - ref.commission
+    slack = q.tolerance_cents + len(ref.fills) + len(oth.fills)
+    if q.field == "commission":
+        expected = notional_gap * q.scenario.config.costs.commission_rate
+        if abs(commission_gap - expected) > slack:
+            return None
+        return CONSEQUENCE, "follows from the price difference above, at the commission rate"
+    sign = -1 if ref.side is Side.BUY else 1
+    expected = sign * notional_gap - commission_gap
+    if abs(oth.cash_flow - ref.cash_flow - expected) > slack:
+        return None
+    return CONSEQUENCE, "follows from the price (and commission) differences above"
+
+
 def follows_from_fills(q: Question) -> Explanation | None:
     """Money of an order whose fills already differ."""
     if q.field in ("price", "commission", "cash") and q.order_id is not None and q.follows:
@@ -609,8 +672,7 @@ def position_from_fills(q: Question) -> Explanation | None:
         order_id
         for order_id, order in q.reference_orders.items()
         if order.symbol == q.symbol
-        and order_id in q.other_orders
-        and order.filled != q.other_orders[order_id].filled
+        and order.filled != (q.other_orders[order_id].filled if order_id in q.other_orders else 0)
     )
     if not involved:
         return None
@@ -631,11 +693,13 @@ GENERIC_RULES: tuple[Rule, ...] = (
     rejected_by_reference,
     rejected_by_engine,
     price_protection,
+    volume_cap,
     sized_differently,
     quantity,
     different_reason,
     rounding,
     cash_after_fees,
+    money_from_price,
     follows_from_fills,
     final_cash,
     short_position,

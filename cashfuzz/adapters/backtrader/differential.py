@@ -15,6 +15,7 @@ from cashfuzz.adapters.diff_rules import (
     CASH_CHECK_TIMING,
     CASH_ROUNDING,
     COMMISSION_ROUNDING,
+    PARTICIPATION,
     PRICE_ROUNDING,
     Explanation,
     Question,
@@ -29,7 +30,6 @@ from cashfuzz.reference_engine.money import format_cents
 LAST_BAR = "last_bar_never_processed"
 DAY_EXPIRY = "day_orders_never_expire"
 CANCEL_DROPPED = "cancel_not_found"
-PARTICIPATION = "participation"
 COMMISSION_MINIMUM = "commission_minimum_per_execution"
 
 
@@ -203,5 +203,4 @@ __all__ = [
     "COMMISSION_MINIMUM",
     "DAY_EXPIRY",
     "LAST_BAR",
-    "PARTICIPATION",
 ]
