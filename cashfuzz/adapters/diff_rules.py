@@ -307,10 +307,15 @@ class Question:
 
     @property
     def stopped(self) -> bool:
-        """The engine made no order for this signal nor for any later one: it stopped."""
+        """The engine made no order for this signal and accepted none after it: it stopped
+        (later signals may still show rejections its adapter logged without the engine)."""
         if self.order_id is None or self.other is not None:
             return False
-        return all(order_id < self.order_id for order_id in self.other_orders)
+        return not any(
+            order.accepted
+            for order_id, order in self.other_orders.items()
+            if order_id > self.order_id
+        )
 
     def orders(self) -> tuple[OrderOutcome, OrderOutcome]:
         """The order's (reference, other) outcomes; ValueError for a final-books question."""

@@ -490,6 +490,22 @@ def price_protection(q: Question) -> Explanation | None:
     )
 
 
+def filled_later_below_limit(q: Question) -> Explanation | None:
+    """The reference held a GTC BUY back above its limit and filled it later, cheaper."""
+    if q.field != "price" or q.order_id is None:
+        return None
+    ref, oth = q.orders()
+    if ref.side is not Side.BUY or not ref.fills or not oth.fills:
+        return None
+    if oth.top_price <= ref.limit_price or ref.fills[0].timestamp == oth.fills[0].timestamp:
+        return None
+    return PRICE_PROTECTION, (
+        f"price protection: the reference engine did not fill order {ref.order_id} above its "
+        f"limit {format_ticks(ref.limit_price)} and filled it later at {ref.average_price()}; "
+        f"{q.engine} filled it at once at {oth.average_price()}"
+    )
+
+
 def volume_cap(q: Question) -> Explanation | None:
     """The engine filled more in one bar than ``max_participation`` of its volume allows."""
     cap = q.scenario.config.max_participation
@@ -693,6 +709,7 @@ GENERIC_RULES: tuple[Rule, ...] = (
     rejected_by_reference,
     rejected_by_engine,
     price_protection,
+    filled_later_below_limit,
     volume_cap,
     sized_differently,
     quantity,
