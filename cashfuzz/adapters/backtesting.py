@@ -44,7 +44,7 @@ import backtesting
 
 from cashfuzz.adapters.diff_rules import Explanation, Question, Rule
 from cashfuzz.adapters.kit import Account, Factory, Limits, WholeRunEngine, ohlc_frame
-from cashfuzz.reference_engine import FillAt, OrderState, Side, Step
+from cashfuzz.reference_engine import FillAt, Side, Step
 from cashfuzz.reference_engine.money import CENTS_PER_UNIT, SLIPPAGE_SCALE
 
 #: No stats (about 90 % of a short run; the adapter reads none) and no progress bar.
@@ -102,11 +102,9 @@ def spread_at_entry(q: Question) -> Explanation | None:
 def next_bar_never_came(q: Question) -> Explanation | None:
     """An order placed on the last bar: backtesting.py executes a bar's orders only when
     the next bar arrives (at its open, or at the order bar's close with trade_on_close)."""
-    if q.field != "outcome" or not q.on_last_step:
+    if not q.left_unprocessed:
         return None
-    ref, oth = q.orders()
-    if not oth.accepted or oth.fills or oth.state is not OrderState.ACCEPTED:
-        return None
+    ref, _ = q.orders()
     return "last_bar_never_processed", (
         f"backtesting.py executes a bar's orders only when the next bar arrives (at its open, "
         f"or with trade_on_close at the order bar's close), so order {ref.order_id}, placed on "
@@ -117,13 +115,9 @@ def next_bar_never_came(q: Question) -> Explanation | None:
 def orders_never_expire(q: Question) -> Explanation | None:
     """backtesting.py has no time in force: an order stays queued until it fills or is
     cancelled, where the reference expires a DAY order after its first chance."""
-    if q.field != "outcome":
+    if not q.expired_on_reference_only:
         return None
     ref, oth = q.orders()
-    if ref.state is not OrderState.EXPIRED or not oth.accepted or oth.refused is not None:
-        return None
-    if oth.state is OrderState.EXPIRED:
-        return None
     return "orders_never_expire", (
         f"backtesting.py has no time in force: its orders stay queued until they fill or are "
         f"cancelled, so DAY order {ref.order_id}, which the reference engine expired after its "

@@ -317,6 +317,29 @@ class Question:
             if order_id > self.order_id
         )
 
+    @property
+    def left_unprocessed(self) -> bool:
+        """An outcome question: the engine accepted the order on the last step and never
+        filled, refused or closed it."""
+        if self.field != "outcome" or not self.on_last_step:
+            return False
+        _, oth = self.orders()
+        return oth.accepted and not oth.fills and oth.state is OrderState.ACCEPTED
+
+    @property
+    def expired_on_reference_only(self) -> bool:
+        """An outcome question: the reference expired the order, the engine kept it live
+        (then filled it, or it is still open or was cancelled)."""
+        if self.field != "outcome":
+            return False
+        ref, oth = self.orders()
+        return (
+            ref.state is OrderState.EXPIRED
+            and oth.accepted
+            and oth.refused is None
+            and oth.state is not OrderState.EXPIRED
+        )
+
     def orders(self) -> tuple[OrderOutcome, OrderOutcome]:
         """The order's (reference, other) outcomes; ValueError for a final-books question."""
         if self.reference is None or self.other is None:

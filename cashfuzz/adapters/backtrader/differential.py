@@ -90,11 +90,9 @@ def cancel_not_found(q: Question) -> Explanation | None:
 
 def last_bar(q: Question) -> Explanation | None:
     """Orders placed on the last bar are never processed (no next bar arrives)."""
-    if q.field != "outcome" or not q.on_last_step:
+    if not q.left_unprocessed:
         return None
-    ref, oth = q.orders()
-    if not oth.accepted or oth.fills or oth.state is not OrderState.ACCEPTED:
-        return None
+    ref, _ = q.orders()
     return LAST_BAR, (
         f"backtrader fills orders placed on the last bar never: it handles a bar's orders "
         f"only when the next bar arrives (in cheat-on-close mode too), so order {ref.order_id}, "
@@ -105,13 +103,9 @@ def last_bar(q: Question) -> Explanation | None:
 
 def day_orders_never_expire(q: Question) -> Explanation | None:
     """A DAY market order the reference expired stays live in backtrader."""
-    if q.field != "outcome" or filled_above_limit(q):
+    if not q.expired_on_reference_only or filled_above_limit(q):
         return None
     ref, oth = q.orders()
-    if not (ref.accepted and oth.accepted and oth.refused is None):
-        return None
-    if ref.state is not OrderState.EXPIRED or oth.state is OrderState.EXPIRED:
-        return None
     return DAY_EXPIRY, (
         f"backtrader never expires market orders (Order.expire() is False for them), so "
         f"DAY order {ref.order_id} stayed live after its first chance to fill and ended "
