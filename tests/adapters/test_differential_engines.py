@@ -233,3 +233,28 @@ def test_the_kit_factory_passes_on_the_engines_rules() -> None:
 
     assert difference_rules(Factory(Quiet)) == (rule,)
     assert difference_rules(object()) == ()
+
+
+def test_a_failing_reference_engine_exits_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reference engine that breaks an invariant or crashes is cashfuzz's fault: exit 3."""
+    import cashfuzz.search.differential as differential
+    from cashfuzz.engines import resolve_engine
+
+    def naive_as_reference(name: str | None) -> object:
+        return resolve_engine("naive" if name == "reference" else name)
+
+    monkeypatch.setattr(differential, "resolve_engine", naive_as_reference)
+    assert main(["diff", "--example", "googl-aapl", "--against", "zoo:naive_sizing"]) == 3
+    assert "the reference engine broke" in capsys.readouterr().err
+
+    def crashing(config: object, observer: object = None) -> object:
+        raise RuntimeError("boom")
+
+    def crashing_reference(name: str | None) -> object:
+        return crashing if name == "reference" else resolve_engine(name)
+
+    monkeypatch.setattr(differential, "resolve_engine", crashing_reference)
+    assert main(["diff", "--example", "googl-aapl", "--against", "zoo:naive_sizing"]) == 3
+    assert "the reference engine crashed" in capsys.readouterr().err
