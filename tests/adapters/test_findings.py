@@ -7,6 +7,7 @@ import dataclasses
 import importlib.util
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,3 +167,33 @@ def test_the_readme_search_reproduces_its_checked_in_finding(tmp_path: Path) -> 
     assert dataclasses.replace(found.scenario, description="") == dataclasses.replace(
         checked_in, description=""
     )
+
+
+@pytest.mark.nautilus
+def test_nautilus_locks_nothing_for_market_orders_in_flight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """nautilus's reserves_cash = False is what its CASH account does: with two market BUYs
+    for 600.00 submitted and not yet answered, nothing of the 1,000.00 is locked."""
+    _require("nautilus_trader")
+    from nautilus_trader.model.currencies import USD
+    from nautilus_trader.model.enums import OrderStatus
+
+    from cashfuzz.adapters import nautilus
+
+    seen: list[tuple[str, str, list[object]]] = []
+    on_bar = nautilus._Drive.on_bar
+
+    def watching(drive: Any, bar: Any) -> None:
+        on_bar(drive, bar)
+        account = drive.portfolio.account(nautilus.VENUE)
+        statuses = [order.status for order in drive.cache.orders()]
+        seen.append((str(account.balance_locked(USD)), str(account.balance_free(USD)), statuses))
+
+    monkeypatch.setattr(nautilus._Drive, "on_bar", watching)
+    two_buys = scenario(
+        [(1, "AAA", "10", "10", 100)],
+        [{"timestamp": 1, "symbol": "AAA", "side": "BUY", "quantity": 30}] * 2,
+    )
+    assert check_scenario(two_buys, resolve_engine("nautilus"), determinism=False).ok
+    assert seen == [("0.00 USD", "1000.00 USD", [OrderStatus.SUBMITTED] * 2)]

@@ -91,15 +91,21 @@ def test_without_only_the_json_says_every_invariant_was_checked(
 
 
 def test_a_finding_with_only_is_that_invariant_recorded_and_replayable(
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """On the naive engine, which breaks several invariants, --only accepted_orders_funded
     writes that invariant's file alone; its provenance records --only, and its replay
     command (which checks everything) still exits 1."""
-    code = main(["gate", "--engine", "naive", "--seed", "7", *QUICK, "--out", "out",
-                 "--only", "accepted_orders_funded", "--json"])  # fmt: skip
+    report = tmp_path / "gate.xml"
+    code = main(["gate", "--engine", "naive", "--seed", "7", *QUICK, "--out", "out", "--json",
+                 "--only", "accepted_orders_funded", "--junit-xml", str(report)])  # fmt: skip
     assert code == 1
     payload = json.loads(capsys.readouterr().out)
+    cases = {case.get("name"): case for case in ET.parse(report).getroot()[0].iter("testcase")}
+    assert cases["accepted_orders_funded"].find("failure") is not None
+    skipped = cases["legal_lifecycle"].find("skipped")  # broken too, but not searched for
+    assert skipped is not None
+    assert "not checked" in skipped.get("message", "")
     assert set(payload["invariants"]) == {"accepted_orders_funded"}
     (found,) = payload["counterexamples"]
     assert found["invariant"] == "accepted_orders_funded"
