@@ -197,3 +197,15 @@ def test_nautilus_locks_nothing_for_market_orders_in_flight(
     )
     assert check_scenario(two_buys, resolve_engine("nautilus"), determinism=False).ok
     assert seen == [("0.00 USD", "1000.00 USD", [OrderStatus.SUBMITTED] * 2)]
+
+
+@pytest.mark.nautilus
+def test_the_gate_reports_what_nautilus_declares_away_as_not_applicable() -> None:
+    """The gate's JUnit applicability for nautilus leaves out what its adapter declares
+    (its lifecycle declaration too), built for a scenario it can run."""
+    _require("nautilus_trader")
+    from cashfuzz.commands.gate import applicable_invariants
+
+    applicable = applicable_invariants(resolve_engine("nautilus"))
+    left_out = set(ALL_INVARIANTS) - set(applicable)
+    assert left_out == {"equity_identity", "fill_within_reservation", "phase_order"}
