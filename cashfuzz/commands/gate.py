@@ -277,6 +277,7 @@ def result_to_payload(result: GateResult) -> dict[str, Any]:
         "incomplete": result.incomplete,
         "only": None if result.only is None else list(result.only),
         "checked_invariants": list(result.checked_invariants),
+        "not_applicable": list(result.not_applicable),
         "failing_examples": result.failing_examples,
         "invariants": dict(result.invariant_counts),
         "elapsed_seconds": round(result.elapsed_seconds, 3),
@@ -330,8 +331,17 @@ def print_result(console: Console, result: GateResult) -> None:
             ),
             soft_wrap=True,
         )
+    if result.not_applicable:
+        console.print(
+            Text(
+                f"not applicable (the engine declares it deviates): "
+                f"{', '.join(result.not_applicable)}"
+            ),
+            soft_wrap=True,
+        )
     if result.ok:
-        held = "every invariant" if result.only is None else "every checked invariant"
+        every = result.only is None and not result.not_applicable
+        held = "every invariant" if every else "every checked invariant"
         console.print(Text(f"{held} held in every example", style="bold green"))
         return
     if result.incomplete:

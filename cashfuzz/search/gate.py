@@ -103,11 +103,15 @@ class GateResult:
     examples_to_first_failure: int | None = None
     #: the invariants the search was restricted to (``--only``); None: all of them
     only: tuple[str, ...] | None = None
+    #: the invariants the engine declared do not apply to it (skipped in every example)
+    not_applicable: tuple[str, ...] = ()
 
     @property
     def checked_invariants(self) -> tuple[str, ...]:
-        """The invariants the search checked (all of them unless ``only``)."""
-        return ALL_INVARIANTS if self.only is None else self.only
+        """The invariants the search checked: all of them (or ``only``), less those the
+        engine declared do not apply to it."""
+        chosen = ALL_INVARIANTS if self.only is None else self.only
+        return tuple(name for name in chosen if name not in self.not_applicable)
 
     @property
     def ok(self) -> bool:
@@ -174,6 +178,7 @@ class _Tracker:
     failing: dict[str, str] = field(default_factory=dict)
     last_by_problem: dict[str, Scenario] = field(default_factory=dict)
     final_by_problem: dict[str, Scenario] = field(default_factory=dict)
+    not_applicable: set[str] = field(default_factory=set)
 
 
 @contextmanager
@@ -346,6 +351,7 @@ def run_gate(
         if not final:
             tracker.examples_run += 1
         result = checked(scenario, factory, fail_fast=True, determinism=True, only=selected)
+        tracker.not_applicable.update(result.not_applicable)
         if selected is not None:
             _require_applicable(selected, result, engine_name)
         if result.ok and oracle_factory is not None:
@@ -407,6 +413,7 @@ def run_gate(
         first_failure_seconds=None if checked_at is None else checked_at - started,
         examples_to_first_failure=tracker.examples_to_first_failure,
         only=selected,
+        not_applicable=tuple(n for n in ALL_INVARIANTS if n in tracker.not_applicable),
     )
 
 

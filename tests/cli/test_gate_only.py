@@ -87,6 +87,7 @@ def test_without_only_the_json_says_every_invariant_was_checked(
     assert main(["gate", "--max-examples", "10", "--out", "out", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["only"] is None
+    assert payload["not_applicable"] == []
     assert payload["checked_invariants"] == list(ALL_INVARIANTS)
 
 
@@ -136,7 +137,7 @@ def test_only_an_invariant_the_engine_declares_away_exits_two(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """--only an invariant the engine declares does not apply would check nothing: exit 2,
-    never a pass."""
+    never a pass; without --only, a pass lists it as not applicable, not as checked."""
     (tmp_path / "declared.py").write_text(
         "from cashfuzz.reference_engine import Engine\n"
         "class Declared(Engine):\n"
@@ -150,7 +151,15 @@ def test_only_an_invariant_the_engine_declares_away_exits_two(
     assert code == 2
     err = capsys.readouterr().err
     assert "--only order_ids_unique: engine declared:factory declares" in err
-    assert main(["gate", "--engine", spec, "--max-examples", "20", "--only", "phase_order"]) == 0
+    assert main(["gate", "--engine", spec, "--max-examples", "20", "--out", "out"]) == 0
+    text = capsys.readouterr().out
+    assert "not applicable (the engine declares it deviates): order_ids_unique" in text
+    assert "every checked invariant held in every example" in text
+    assert main(["gate", "--engine", spec, "--max-examples", "20", "--json", "--out", "out"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["not_applicable"] == ["order_ids_unique"]
+    assert "order_ids_unique" not in payload["checked_invariants"]
+    assert len(payload["checked_invariants"]) == len(ALL_INVARIANTS) - 1
 
 
 def test_engine_help_names_every_built_in_engine(capsys: pytest.CaptureFixture[str]) -> None:
