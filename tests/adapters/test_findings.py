@@ -179,7 +179,7 @@ def test_nautilus_locks_nothing_for_market_orders_in_flight(
     from nautilus_trader.model.currencies import USD
     from nautilus_trader.model.enums import OrderStatus
 
-    from cashfuzz.adapters import nautilus
+    from cashfuzz.adapters.nautilus import adapter as nautilus
 
     seen: list[tuple[str, str, list[object]]] = []
     on_bar = nautilus._Drive.on_bar
