@@ -172,6 +172,42 @@ def test_cancel_of_an_accepted_order_cancels_it() -> None:
     assert not [e for e in result.events if isinstance(e, OrderFilled)]
 
 
+def test_a_step_logs_fills_and_refusals_then_marks_signals_cancels() -> None:
+    """backtrader decides on orders before the strategy's next(), so each step follows the
+    documented phases, and phase_order is checked on it (not declared away)."""
+    case = scenario(
+        [(0, "AAPL", "10", "10", 100), (1, "AAPL", "10", "10", 100), (2, "AAPL", "10", "10", 100)],
+        [
+            {"timestamp": 0, "symbol": "AAPL", "side": "BUY", "quantity": 5},
+            {"timestamp": 0, "symbol": "AAPL", "side": "BUY", "quantity": 8},
+            {"timestamp": 1, "symbol": "AAPL", "side": "SELL", "quantity": 2},
+            {
+                "timestamp": 1,
+                "symbol": "AAPL",
+                "side": "BUY",
+                "quantity": 1,
+                "time_in_force": "GTC",
+            },
+        ],
+        [{"timestamp": 1, "order_id": 4}, {"timestamp": 1, "order_id": 1}],
+        initial_cash="100",
+        fill_at="next_open",
+    )
+    result = check_scenario(case, backtrader_factory)
+    assert "phase_order" not in result.not_applicable
+    assert "phase_order" not in {v.invariant for v in result.violations}
+    step = [type(e).__name__ for e in result.events if e.timestamp == 1]
+    assert step == [
+        "FillRefused",  # order 2 fails the submission check (50 left after order 1's 50)
+        "OrderFilled",  # order 1 at the open
+        "MarketUpdated",
+        "OrderAccepted",
+        "OrderAccepted",
+        "CancelIgnored",  # order 4 is still in backtrader's submission queue
+        "CancelIgnored",  # order 1 has filled
+    ]
+
+
 def test_participation_cap_splits_fills_and_day_orders_never_expire() -> None:
     """A volume cap fills 3 then 3 shares: backtrader keeps the DAY order alive across bars."""
     case = scenario(

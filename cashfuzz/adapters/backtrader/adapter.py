@@ -45,10 +45,11 @@ the bar); ``max_participation`` caps each execution at floor(bar volume x fracti
 (in same_close mode, of the bar the order is processed on, the next one). ``mode``
 does not apply (backtrader reserves nothing) and ``seed`` is unused. Equity is
 backtrader's float value, so it is not reported (``reports_equity = False``: the
-snapshot derives it from cash and marks). Fills at the open come before the marks
-and cancels are answered in ``next()``, yet backtrader notifies a bar's executions
-before the strategy's ``next()`` whichever bar placed them, so the documented phases
-are not claimed (``logs_documented_phase_order = False``).
+snapshot derives it from cash and marks). A step's events follow the documented
+phases: backtrader decides on orders only in ``broker.next()``, before the strategy's
+``next()``, so its executions and refusals come first (the open), then the marks,
+the signals and the cancels (an execution at a cheat-on-close price is logged when
+backtrader makes it, at the next bar's open).
 
 Not expressible (``unsupported`` names the field; ``adapt_scenario`` gives the
 nearest scenario): bounded random slippage (fixed at its maximum), and a timestamp
@@ -86,7 +87,6 @@ class BacktraderEngine(WholeRunEngine):
 
     reports_equity = False
     cancels_immediately = False
-    logs_documented_phase_order = False
     limits = Limits(random_slippage=False, aligned=True)
 
     def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
