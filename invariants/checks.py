@@ -307,9 +307,14 @@ def accepted_orders_funded(
 
 def _unfunded(before: LedgerSnapshot, event: FillRefused) -> str:
     """Why a refused fill's order should not have been accepted, from what the books show."""
+    order_text = f"order {event.order_id} ({event.side.value} {event.quantity} {event.symbol})"
     text = (
-        f"order {event.order_id} ({event.side.value} {event.quantity} {event.symbol}) was "
-        f"accepted but its fill needed {_money(event.needed)} with cash {_money(event.cash)}"
+        f"{order_text} was accepted but its fill needed {_money(event.needed)} with cash "
+        f"{_money(event.cash)}"
+        if event.needed
+        # an engine that drops the order without saying what it would have cost
+        else f"{order_text} was accepted, then refused at fill time with cash "
+        f"{_money(event.cash)} (the engine did not say what the fill needed)"
     )
     order = before.order(event.order_id)
     if order is not None:

@@ -24,13 +24,17 @@ def register(subparsers: Any) -> None:
     """Add the ``bench`` subcommand."""
     parser = subparsers.add_parser(
         "bench",
-        help="measure sizing overhead and engine throughput (against backtrader)",
+        help=(
+            "measure sizer overhead, engine throughput against backtrader and "
+            "backtesting.py, gate and soak speed, monitor growth"
+        ),
         description=(
             "Measure, in one process, the time per signal of reservation-aware sizing "
             "against naive sizing for each sizer and batch size, the reference engine's "
-            "symbol-bars per second, backtrader's on the same bars and orders (with the "
-            "'bench' extra), and the examples per second of the Hypothesis state machine "
-            "and of the gate. "
+            "symbol-bars per second against backtrader's and backtesting.py's on the same "
+            "bars and orders (with the 'bench' extra), the examples per second of the "
+            "Hypothesis state machine, of the gate and of the soak tier, and how a checked "
+            "run's cost grows with its length. "
             "Progress goes to stderr. Always exits 0."
         ),
     )

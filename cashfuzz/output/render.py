@@ -109,7 +109,7 @@ def describe_event(event: Event) -> str:
         text = (
             f"order {event.order_id} filled {event.side.value} {event.quantity} {event.symbol} "
             f"@ {format_ticks(event.price)}, commission {format_cents(event.commission)}, "
-            f"cash {_signed(event.cash_delta)}"
+            f"cash flow {_signed(event.cash_delta)}"
         )
         if event.released:
             text += f", releases {format_cents(event.released)}"

@@ -81,6 +81,8 @@ def test_example_holds_and_rejects_the_third_signal_before_any_fill(
     out = capsys.readouterr().out
     rejected = out.index("signal 2 -> order 3 REJECTED: INSUFFICIENT_CASH")
     assert rejected < out.index("order 1 filled BUY 8 GOOGL")
+    # a fill shows what it moved, labelled so it is not read as the balance after it
+    assert "commission 0.81, cash flow -800.92" in out
     header = next(line for line in out.splitlines() if "available" in line and "#" in line)
     for column in ("cash", "reserved", "available", "equity"):
         assert column in header

@@ -15,7 +15,8 @@ from cashfuzz.invariants import (
     Violation,
     check_scenario,
 )
-from cashfuzz.reference_engine import Scenario
+from cashfuzz.invariants.checks import LogTotals, accepted_orders_funded
+from cashfuzz.reference_engine import FillRefused, LedgerSnapshot, Scenario, Side
 from cashfuzz.zoo import ZOO
 
 #: two BUYs of 2 at 100.00 with 300.00: the naive engine's second fill (event 4) is refused
@@ -145,3 +146,15 @@ def test_a_race_names_the_orders_that_spent_the_cash() -> None:
     message = _refusal_message(RACE)
     assert "order 2 (BUY 2 X) was accepted" in message
     assert "order 1 was filled from the same cash" in message
+
+
+def test_a_refusal_without_an_amount_says_the_engine_gave_none() -> None:
+    """A FillRefused with needed 0 (an engine that drops an order silently) is not
+    described as a fill that 'needed 0.00'."""
+    books = LedgerSnapshot(1, 1, 0, 100, (), (), ())
+    dropped = FillRefused(0, 2, "AAPL", Side.BUY, 1, 100, 0, 0)
+    message = accepted_orders_funded(books, dropped, books, LogTotals())
+    assert message is not None
+    assert "needed 0.00" not in message
+    assert message.startswith("order 2 (BUY 1 AAPL) was accepted, then refused at fill time")
+    assert "the engine did not say what the fill needed" in message
