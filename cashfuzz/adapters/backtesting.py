@@ -26,6 +26,11 @@ Costs: ``commission_rate`` and ``commission_min`` as a commission function (per
 trade opened or closed), a fixed ``slippage_bps`` as its ``spread``; volume caps are
 not modelled. ``unsupported`` names what it cannot express and ``adapt_scenario``
 projects a scenario onto one symbol with a bar at every timestamp.
+
+``cashfuzz diff --against backtesting`` explains with ``BACKTESTING_RULES`` (below)
+before the generic rules: it stops the run once its equity is zero or less (closing
+every trade, cash set to 0), executes a bar's orders only when the next bar arrives,
+never expires an order, and charges commission per trade opened and per trade closed.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from unittest import mock
 
 import backtesting
 
+from cashfuzz.adapters.diff_rules import Explanation, Question, Rule
 from cashfuzz.adapters.kit import Account, Factory, Limits, WholeRunEngine, ohlc_frame
 from cashfuzz.reference_engine import FillAt, Side, Step
 from cashfuzz.reference_engine.money import CENTS_PER_UNIT, SLIPPAGE_SCALE
@@ -45,10 +51,109 @@ from cashfuzz.reference_engine.money import CENTS_PER_UNIT, SLIPPAGE_SCALE
 _QUIET: dict[str, Any] = {"compute_stats": lambda **_: None, "_tqdm": lambda bars, **_: bars}
 
 
+def out_of_money(q: Question) -> Explanation | None:
+    """backtesting.py stops once equity is zero or less: it closes every trade at the last
+    price, sets cash to 0 and never calls the strategy again (``_OutOfMoneyError``)."""
+    if q.other_cash != 0:
+        return None
+    stopped = "backtesting.py stops the run once its equity is zero or less: it closes every "
+    if q.field == "exists" and q.stopped:
+        return "out_of_money", (
+            f"{stopped}trade at the last price, sets its cash to 0 and never calls the strategy "
+            f"again, so neither {q.name} nor any later signal became an order"
+        )
+    went_under = "cash_non_negative" in q.other_broke or _any_missing(q)
+    if q.order_id is None and went_under and q.field in ("cash", "shares"):
+        if q.field == "shares" and q.other_value != "0":
+            return None
+        return "out_of_money", (
+            f"{stopped}trade at the last price and sets its cash to 0 (here after its cash "
+            "went below zero), so its books end with no cash and no positions"
+        )
+    return None
+
+
+def _any_missing(q: Question) -> bool:
+    return any(order_id not in q.other_orders for order_id in q.reference_orders)
+
+
+def spread_at_entry(q: Question) -> Explanation | None:
+    """backtesting.py charges its spread (our fixed slippage) when a trade opens and closes
+    trades at the bar's unadjusted price."""
+    if q.field != "price" or q.order_id is None or not q.scenario.config.costs.max_slippage:
+        return None
+    ref, oth = q.orders()
+    if ref.side is not Side.SELL or ref.filled != oth.filled:
+        return None
+    on_close = q.scenario.config.fill_at is FillAt.SAME_CLOSE
+    bars = {(bar.timestamp, bar.symbol): bar for bar in q.scenario.bars}
+    placed = bars.get((oth.placed_at, oth.symbol))
+    for fill in oth.fills:
+        bar = placed if on_close else bars.get((fill.timestamp, oth.symbol))
+        if bar is None or fill.price != (bar.close if on_close else bar.open):
+            return None
+    return "spread_at_entry", (
+        "backtesting.py charges its spread (the scenario's slippage) when a trade opens and "
+        "closes trades at the bar's unadjusted price, so this SELL, which closed trades, got "
+        f"{oth.average_price()} where the reference engine slipped it to {ref.average_price()}"
+    )
+
+
+def next_bar_never_came(q: Question) -> Explanation | None:
+    """An order placed on the last bar: backtesting.py executes a bar's orders only when
+    the next bar arrives (at its open, or at the order bar's close with trade_on_close)."""
+    if not q.left_unprocessed:
+        return None
+    ref, _ = q.orders()
+    return "last_bar_never_processed", (
+        f"backtesting.py executes a bar's orders only when the next bar arrives (at its open, "
+        f"or with trade_on_close at the order bar's close), so order {ref.order_id}, placed on "
+        f"the last bar, stays queued; the reference engine's order ended {ref.outcome}"
+    )
+
+
+def orders_never_expire(q: Question) -> Explanation | None:
+    """backtesting.py has no time in force: an order stays queued until it fills or is
+    cancelled, where the reference expires a DAY order after its first chance."""
+    if not q.expired_on_reference_only:
+        return None
+    ref, oth = q.orders()
+    return "orders_never_expire", (
+        f"backtesting.py has no time in force: its orders stay queued until they fill or are "
+        f"cancelled, so DAY order {ref.order_id}, which the reference engine expired after its "
+        f"first chance to fill, ended {oth.outcome}"
+    )
+
+
+def commission_per_trade(q: Question) -> Explanation | None:
+    """Commission, with its minimum, charged on each trade an order opens or closes."""
+    if q.field != "commission" or q.order_id is None or q.within_rounding:
+        return None
+    ref, oth = q.orders()
+    if not q.scenario.config.costs.commission_min or oth.commission <= ref.commission:
+        return None
+    return "commission_per_trade", (
+        "backtesting.py charges its commission function, minimum included, on every trade "
+        "an order opens and on every trade it closes (a SELL closing three BUY trades pays "
+        "three minimums); the reference charges the minimum once per order"
+    )
+
+
+#: Asked before the generic rules, in this order.
+BACKTESTING_RULES: tuple[Rule, ...] = (
+    out_of_money,
+    next_bar_never_came,
+    orders_never_expire,
+    commission_per_trade,
+    spread_at_entry,
+)
+
+
 class BacktestingEngine(WholeRunEngine):
     """backtesting.py's broker behind the kit; see the module docstring."""
 
     reports_equity = False
+    difference_rules = BACKTESTING_RULES
     limits = Limits(max_symbols=1, random_slippage=False, aligned=True)
 
     def account(self) -> Account:
@@ -109,4 +214,4 @@ class _Drive(backtesting.Strategy):  # type: ignore[misc]
 
 backtesting_factory = Factory(BacktestingEngine, name="backtesting")
 
-__all__ = ["BacktestingEngine", "backtesting_factory"]
+__all__ = ["BACKTESTING_RULES", "BacktestingEngine", "backtesting_factory"]

@@ -47,6 +47,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from cashfuzz.adapters.diff_rules import Rule
 from cashfuzz.reference_engine import (
     TERMINAL_STATES,
     Bar,
@@ -789,6 +790,8 @@ class KitEngine:
     reserves_cash = False
     reports_equity = True
     limits = Limits()
+    #: ``cashfuzz diff``'s rules for this engine (``cashfuzz.adapters.diff_rules``)
+    difference_rules: tuple[Rule, ...] = ()
     #: the engine's broker, for ``account()`` (set by the adapter once it has one)
     broker: Any = None
 
@@ -901,7 +904,8 @@ class Factory:
     """``Factory(Engine)`` is an engine factory ``factory(config, observer)`` that also
     declares the engine's ``limits`` as the gate reads them:
     ``unsupported(scenario)`` (why it cannot run, or None) and
-    ``adapt_scenario(scenario)`` (the nearest scenario it can run)."""
+    ``adapt_scenario(scenario)`` (the nearest scenario it can run); and passes on the
+    engine's ``difference_rules`` for ``cashfuzz diff``."""
 
     def __init__(self, engine: type[KitEngine], *, name: str | None = None) -> None:
         self._engine = engine
@@ -909,6 +913,7 @@ class Factory:
         self.limits = engine.limits
         self.unsupported = self.limits.unsupported
         self.adapt_scenario = self.limits.adapt
+        self.difference_rules = engine.difference_rules
 
     def __call__(self, config: EngineConfig, observer: Observer | None = None) -> KitEngine:
         return self._engine(config, observer)

@@ -1,7 +1,9 @@
-"""cashfuzz diff: one scenario on the reference engine and on backtrader, compared.
+"""cashfuzz diff: one scenario on the reference engine and on another engine, compared.
 
-Exit 0 when the comparison ran (differences are information, not failure), 2 for
-a bad scenario, a scenario backtrader cannot run, or bad usage.
+Exit 0 when the comparison ran (differences are information, not failure), 2 for a
+bad scenario, a scenario the engine cannot run (without ``--adapt``), an engine that
+cannot be loaded or breaks the protocol, or bad usage; 3 when the reference engine
+itself crashed or broke an invariant (cashfuzz's own fault).
 """
 
 from __future__ import annotations
@@ -16,38 +18,47 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cashfuzz.adapters.backtrader.differential import (
-    AGAINST,
-    Comparison,
-    compare,
-    comparison_to_json,
-)
-from cashfuzz.engines import resolve_engine
-from cashfuzz.errors import EXIT_OK
+from cashfuzz.errors import EXIT_INTERNAL, EXIT_OK
 from cashfuzz.examples import add_scenario_arguments, scenario_from_arguments
 from cashfuzz.output.render import make_console
 from cashfuzz.output.safe import plain
 from cashfuzz.reference_engine.money import format_cents
+from cashfuzz.search.differential import Comparison, compare, comparison_to_json
+
+ENGINES_HELP = (
+    "backtrader (default), backtesting, nautilus, naive, zoo:NAME, exec:COMMAND, "
+    "package.module:factory or path/to/file.py:factory"
+)
 
 
 def register(subparsers: Any) -> None:
     """Add the ``diff`` subcommand."""
     parser = subparsers.add_parser(
         "diff",
-        help="run a scenario on the reference engine and on backtrader and explain differences",
+        help="run a scenario on the reference engine and on another engine and explain "
+        "the differences",
         description=(
-            "Run one scenario on the reference engine (reservation mode) and on backtrader, "
-            "align their orders by id, and list every difference (outcomes, fills, "
-            "commissions, final cash and positions) with a category and an explanation. "
-            "Exit 0 when the comparison ran, 2 for a bad scenario or usage."
+            "Run one scenario on the reference engine (reservation mode) and on another "
+            f"engine ({ENGINES_HELP}), align their orders by id, and list every difference "
+            "(outcomes, fills, commissions, final cash and positions) with a category and an "
+            "explanation: the engine's own rules first (its factory's difference_rules), then "
+            "the generic ones. Exit 0 when the comparison ran, 2 for a bad scenario, a "
+            "scenario the engine cannot run (try --adapt), an engine that cannot be loaded, "
+            "or usage; 3 when the reference engine itself failed."
         ),
     )
     add_scenario_arguments(parser)
     parser.add_argument(
         "--against",
-        choices=AGAINST,
+        metavar="ENGINE",
         default="backtrader",
-        help="the engine to compare with the reference engine (default: backtrader)",
+        help=f"the engine to compare with the reference engine: {ENGINES_HELP}",
+    )
+    parser.add_argument(
+        "--adapt",
+        action="store_true",
+        help="compare both engines on the engine's adapt_scenario(SCENARIO), the nearest "
+        "scenario it can run, when it cannot run SCENARIO as given",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.set_defaults(func=diff)
@@ -56,12 +67,18 @@ def register(subparsers: Any) -> None:
 def diff(args: argparse.Namespace) -> int:
     """Compare the engines on the scenario and print the differences."""
     scenario, source = scenario_from_arguments(args)
-    resolve_engine(args.against)  # not installed: a usage error with the install hint
-    comparison = compare(scenario, against=args.against)
+    comparison = compare(scenario, args.against, adapt=args.adapt)
     if args.json:
         sys.stdout.write(json.dumps(comparison_to_json(comparison), indent=2) + "\n")
     else:
         print_comparison(make_console(), comparison, source=source)
+    if not comparison.reference.ok:
+        broken = ", ".join(sorted({v.invariant for v in comparison.reference.violations}))
+        sys.stderr.write(
+            f"cashfuzz: internal error: the reference engine broke {broken} on this scenario; "
+            "please report it with the scenario file\n"
+        )
+        return EXIT_INTERNAL
     return EXIT_OK
 
 
@@ -85,6 +102,14 @@ def print_comparison(console: Console, comparison: Comparison, *, source: str) -
         plain(f"cashfuzz diff: {source}: reference vs {comparison.against}", "bold"),
         soft_wrap=True,
     )
+    if comparison.adapted:
+        what = (
+            f"adapted by {comparison.against}'s adapt_scenario (both engines ran the adapted "
+            "scenario; cashfuzz diff --json shows it under adapted_scenario)"
+            if comparison.changed
+            else f"--adapt: {comparison.against} runs the scenario as given (unchanged)"
+        )
+        console.print(plain(f"scenario {what}"), soft_wrap=True)
     console.print(plain(_side_line("reference", comparison, True)), soft_wrap=True)
     console.print(plain(_side_line(comparison.against, comparison, False)), soft_wrap=True)
     if comparison.agree:

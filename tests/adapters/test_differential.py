@@ -8,25 +8,25 @@ from typing import Any
 
 import pytest
 
-from cashfuzz.adapters.backtrader.differential import (
+from cashfuzz.adapters.backtrader.differential import LAST_BAR
+from cashfuzz.adapters.diff_rules import (
     CASH_CHECK_TIMING,
     CASH_ROUNDING,
     COMMISSION_ROUNDING,
     CONSEQUENCE,
-    LAST_BAR,
     PRICE_PROTECTION,
     Difference,
-    compare,
 )
 from cashfuzz.cli import main
+from cashfuzz.errors import UsageError
 from cashfuzz.examples import load_example
 from cashfuzz.reference_engine import (
     Scenario,
-    ScenarioError,
     scenario_from_dict,
     scenario_to_dict,
     write_scenario,
 )
+from cashfuzz.search.differential import compare
 
 pytest.importorskip("backtrader")
 pytestmark = pytest.mark.backtrader
@@ -154,8 +154,8 @@ def test_unsupported_scenario_exits_2(capsys: pytest.CaptureFixture[str]) -> Non
     """The random-slippage example cannot run on backtrader: exit 2 naming the field."""
     assert main(["diff", "--example", "googl-aapl"]) == 2
     assert "costs.max_slippage_bps=6" in capsys.readouterr().err
-    with pytest.raises(ScenarioError, match="--against"):
-        compare(explicit_race(), against="nautilus")
+    with pytest.raises(UsageError, match="--against 'reference' is the reference engine"):
+        compare(explicit_race(), against="reference")
 
 
 def test_json_output_has_both_sides(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -163,7 +163,8 @@ def test_json_output_has_both_sides(capsys: pytest.CaptureFixture[str], tmp_path
     path = write_scenario(explicit_race(), tmp_path / "race.json")
     assert main(["diff", str(path), "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert set(payload) == {"agree", "differences", "reference", "backtrader"}
+    assert set(payload) == {"agree", "against", "adapted", "differences", "reference", "backtrader"}
+    assert (payload["against"], payload["adapted"]) == ("backtrader", False)
     assert payload["agree"] is False
     third = next(d for d in payload["differences"] if d["order_id"] == 3)
     assert third["category"] == CASH_CHECK_TIMING

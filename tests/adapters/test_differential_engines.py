@@ -1,0 +1,260 @@
+"""``cashfuzz diff --against ENGINE`` for every adapter: real engines, the zoo, a user's rules."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from cashfuzz.adapters.diff_rules import (
+    CASH_CHECK_TIMING,
+    UNEXPLAINED,
+    Explanation,
+    Question,
+    difference_rules,
+)
+from cashfuzz.adapters.kit import Account, Factory, StepEngine
+from cashfuzz.cli import main
+from cashfuzz.examples import EXAMPLES, load_example
+from cashfuzz.reference_engine import Scenario, Step, load_scenario
+from cashfuzz.search.differential import compare
+
+FINDINGS = Path(__file__).resolve().parents[2] / "examples" / "findings"
+#: engine -> (package, marker), as in test_findings.py
+ENGINES = {
+    "backtesting": ("backtesting", pytest.mark.backtesting),
+    "nautilus": ("nautilus_trader", pytest.mark.nautilus),
+}
+
+
+@pytest.fixture(autouse=True)
+def _plain_wide_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _need(engine: str) -> None:
+    package = ENGINES[engine][0]
+    if importlib.util.find_spec(package) is None:
+        if os.environ.get("CASHFUZZ_REQUIRE_ENGINES"):
+            pytest.fail(f"CASHFUZZ_REQUIRE_ENGINES is set but {package} is not installed")
+        pytest.skip(f"{package} is not installed (pip install -e '.[engines]')")
+
+
+def _cases() -> list[object]:
+    found = []
+    for engine, (_, marker) in ENGINES.items():
+        for path in sorted(FINDINGS.glob("*.json")):
+            found.append(pytest.param(engine, str(path), id=f"{engine}-{path.stem}", marks=marker))
+        for name in EXAMPLES:
+            found.append(pytest.param(engine, name, id=f"{engine}-{name}", marks=marker))
+    return found
+
+
+def _scenario(source: str) -> Scenario:
+    return load_scenario(source) if source.endswith(".json") else load_example(source)
+
+
+@pytest.mark.parametrize(("engine", "source"), _cases())
+def test_every_difference_is_explained(engine: str, source: str) -> None:
+    """On each checked-in finding and built-in example, the engine runs the adapted
+    scenario and its own rules or the generic ones explain every difference."""
+    _need(engine)
+    comparison = compare(_scenario(source), engine, adapt=True)
+    assert comparison.against == engine
+    assert comparison.other.final is not None, comparison.other.crash
+    unexplained = [d for d in comparison.differences if d.category == UNEXPLAINED]
+    assert unexplained == []
+
+
+@pytest.mark.parametrize(
+    ("engine", "finding", "category"),
+    [
+        pytest.param(
+            "nautilus",
+            "nautilus-signals_accounted",
+            "backtest_stopped",
+            marks=ENGINES["nautilus"][1],
+        ),
+        pytest.param("nautilus", "backtrader-legal_lifecycle", CASH_CHECK_TIMING),
+        pytest.param(
+            "backtesting",
+            "backtesting-signals_accounted",
+            "out_of_money",
+            marks=ENGINES["backtesting"][1],
+        ),
+        pytest.param(
+            "backtesting",
+            "backtrader-cash_non_negative",
+            "orders_never_expire",
+            marks=ENGINES["backtesting"][1],
+        ),
+    ],
+)
+def test_engine_rules_name_the_engines_behaviour(engine: str, finding: str, category: str) -> None:
+    """The engine's own rules, declared on its factory, name what it does differently."""
+    _need(engine)
+    comparison = compare(load_scenario(FINDINGS / f"{finding}.json"), engine, adapt=True)
+    assert category in {d.category for d in comparison.differences}
+
+
+@pytest.mark.nautilus
+def test_nautilus_without_its_rules_leaves_differences_unexplained(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The generic rules alone do not explain nautilus's stop: its own rules are needed."""
+    _need("nautilus")
+    from cashfuzz.adapters.nautilus import nautilus_factory
+
+    monkeypatch.setattr(nautilus_factory, "difference_rules", ())
+    scenario = load_scenario(FINDINGS / "nautilus-signals_accounted.json")
+    comparison = compare(scenario, "nautilus", adapt=True)
+    assert UNEXPLAINED in {d.category for d in comparison.differences}
+
+
+def test_zoo_engine_shows_the_race_as_cash_check_timing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """zoo:naive_sizing accepts the third GOOGL/AAPL order and refuses it at fill."""
+    assert main(["diff", "--example", "googl-aapl", "--against", "zoo:naive_sizing"]) == 0
+    out = capsys.readouterr().out
+    assert "reference vs zoo:naive_sizing" in out
+    comparison = compare(load_example("googl-aapl"), "zoo:naive_sizing")
+    third = [d for d in comparison.differences if d.order_id == 3]
+    assert [(d.field, d.category) for d in third] == [("outcome", CASH_CHECK_TIMING)]
+    assert third[0].explanation.startswith(
+        "zoo:naive_sizing checks cash at execution, not at signal time"
+    )
+
+
+def test_json_names_the_engine_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--json` keys the engine's side and values by its spec, and says it was not adapted."""
+    assert main(["diff", "--example", "googl-aapl", "--against", "zoo:naive_sizing", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert set(payload) == {
+        "agree",
+        "against",
+        "adapted",
+        "differences",
+        "reference",
+        "zoo:naive_sizing",
+    }
+    assert (payload["against"], payload["adapted"]) == ("zoo:naive_sizing", False)
+    assert all("zoo:naive_sizing" in d for d in payload["differences"])
+    assert payload["zoo:naive_sizing"]["orders"][2]["outcome"] == "refused at fill"
+
+
+@pytest.mark.backtesting
+def test_unsupported_scenario_exits_2_and_adapt_compares(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Two symbols on backtesting.py: exit 2 naming the field and --adapt; with --adapt the
+    comparison runs on the adapted scenario and both outputs say so."""
+    _need("backtesting")
+    assert main(["diff", "--example", "googl-aapl", "--against", "backtesting"]) == 2
+    err = capsys.readouterr().err
+    assert "bars name 2 symbols" in err
+    assert "add --adapt" in err
+    assert main(["diff", "--example", "googl-aapl", "--against", "backtesting", "--adapt"]) == 0
+    assert "scenario adapted by backtesting's adapt_scenario" in capsys.readouterr().out
+    argv = ["diff", "--example", "googl-aapl", "--against", "backtesting", "--adapt", "--json"]
+    assert main(argv) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["adapted"] is True
+    assert {bar["symbol"] for bar in payload["adapted_scenario"]["bars"]} == {"AAPL"}
+    assert payload["backtesting"]["final"] is not None
+
+
+def test_against_the_reference_itself_or_unknown_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--against reference` and an unknown spec exit 2 saying what to give."""
+    assert main(["diff", "--example", "googl-aapl", "--against", "reference"]) == 2
+    assert "name another engine" in capsys.readouterr().err
+    assert main(["diff", "--example", "googl-aapl", "--against", "zoo:nope"]) == 2
+    assert "no zoo engine 'nope'" in capsys.readouterr().err
+
+
+_USER_ADAPTER = """
+from cashfuzz.engines import naive_engine_factory
+
+def blame_the_race(question):
+    if question.field == "outcome":
+        return "my_race", f"{question.engine} sizes every order from total cash"
+    return None
+
+class NaiveWithRules:
+    difference_rules = (blame_the_race,)
+
+    def __call__(self, config, observer=None):
+        return naive_engine_factory(config, observer)
+
+factory = NaiveWithRules()
+
+class BadRules(NaiveWithRules):
+    difference_rules = "not rules"
+
+bad = BadRules()
+"""
+
+
+def test_a_users_factory_ships_its_own_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A factory's difference_rules are asked first; a non-sequence of rules exits 2."""
+    adapter = tmp_path / "my_adapter.py"
+    adapter.write_text(_USER_ADAPTER)
+    comparison = compare(load_example("googl-aapl"), f"{adapter}:factory")
+    outcome = [d for d in comparison.differences if d.field == "outcome"]
+    assert [d.category for d in outcome] == ["my_race"]
+    assert outcome[0].explanation == f"{adapter}:factory sizes every order from total cash"
+    assert main(["diff", "--example", "googl-aapl", "--against", f"{adapter}:bad"]) == 2
+    assert "difference_rules is a str" in capsys.readouterr().err
+
+
+def test_the_kit_factory_passes_on_the_engines_rules() -> None:
+    """Factory(Engine) exposes the engine class's difference_rules, read by getattr."""
+
+    def rule(question: Question) -> Explanation | None:
+        return None
+
+    class Quiet(StepEngine):
+        difference_rules = (rule,)
+
+        def account(self) -> Account:
+            return Account(0, {})
+
+        def on_step(self, step: Step) -> None:
+            pass
+
+    assert difference_rules(Factory(Quiet)) == (rule,)
+    assert difference_rules(object()) == ()
+
+
+def test_a_failing_reference_engine_exits_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reference engine that breaks an invariant or crashes is cashfuzz's fault: exit 3."""
+    import cashfuzz.search.differential as differential
+    from cashfuzz.engines import resolve_engine
+
+    def naive_as_reference(name: str | None) -> object:
+        return resolve_engine("naive" if name == "reference" else name)
+
+    monkeypatch.setattr(differential, "resolve_engine", naive_as_reference)
+    assert main(["diff", "--example", "googl-aapl", "--against", "zoo:naive_sizing"]) == 3
+    assert "the reference engine broke" in capsys.readouterr().err
+
+    def crashing(config: object, observer: object = None) -> object:
+        raise RuntimeError("boom")
+
+    def crashing_reference(name: str | None) -> object:
+        return crashing if name == "reference" else resolve_engine(name)
+
+    monkeypatch.setattr(differential, "resolve_engine", crashing_reference)
+    assert main(["diff", "--example", "googl-aapl", "--against", "zoo:naive_sizing"]) == 3
+    assert "the reference engine crashed" in capsys.readouterr().err
