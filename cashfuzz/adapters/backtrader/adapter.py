@@ -54,12 +54,15 @@ backtrader makes it, at the next bar's open).
 Not expressible (``unsupported`` names the field; ``adapt_scenario`` gives the
 nearest scenario): bounded random slippage (fixed at its maximum), and a timestamp
 without a bar for every symbol (a flat volume-0 bar at the last close is added).
+``cashfuzz diff``'s rules for backtrader (``difference_rules``) are in
+``backtrader.differential``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from cashfuzz.adapters.backtrader.differential import BACKTRADER_RULES
 from cashfuzz.adapters.backtrader.runner import (
     EPOCH,
     BrokerSettings,
@@ -88,6 +91,7 @@ class BacktraderEngine(WholeRunEngine):
     reports_equity = False
     cancels_immediately = False
     limits = Limits(random_slippage=False, aligned=True)
+    difference_rules = BACKTRADER_RULES
 
     def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
         super().__init__(config, observer)
