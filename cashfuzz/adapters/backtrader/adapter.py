@@ -20,20 +20,22 @@ moment. How backtrader maps onto cashfuzz events:
 * backtrader hands the strategy a live order at once (``Submitted``) and decides on it
   when the next bar arrives: its submission check, then the execution. The live
   order is ``OrderAccepted`` (reserved 0, limit 0: ``reserves_cash = False``);
-  backtrader's own ``Accepted`` adds nothing. ``Margin`` or ``Rejected`` after that,
-  at the submission check or at execution, is a ``FillRefused`` with the cash it was
-  checked against (the check's running figure, or the broker's cash at execution):
-  ACCEPTED -> REJECTED, which the invariants flag;
+  backtrader's own ``Accepted`` adds nothing. ``Margin`` after that, at the
+  submission check or at execution, is a ``FillRefused`` with the cash it was checked
+  against (the check's running figure, or the broker's cash at execution): ACCEPTED ->
+  REJECTED, which the invariants flag. ``Rejected`` would be logged the same way, but
+  backtrader rejects only bracket children, which the adapter never places;
 * each execution (``Partial``, ``Completed``) -> ``OrderFilled`` with backtrader's
   price and commission. Float cash, prices and commissions are converted once per
   event (``round(x * 100)`` cents, ``round(x * 10_000)`` ticks); ``cash_delta`` is the
   change of the rounded cash, so cash is exactly initial + the logged deltas;
-* a scenario cancel -> ``broker.cancel()`` -> ``OrderCancelled``. backtrader cancels
-  only orders it has accepted: one still in its submission queue (placed in the same
-  bar) is not found, the cancel is ``CancelIgnored`` (UNKNOWN_ORDER, with the order's
-  live state) and the order then executes (``cancels_immediately = False``).
-  ``Canceled`` from the broker itself -> ``OrderCancelled``, ``Expired`` ->
-  ``OrderExpired`` (backtrader never expires market orders: DAY acts as GTC).
+* a scenario cancel -> ``broker.cancel()``: ``Canceled`` -> ``OrderCancelled``.
+  backtrader cancels only orders it has accepted: one still in its submission queue
+  (placed in the same bar) is not found, the cancel is ``CancelIgnored``
+  (UNKNOWN_ORDER, with the order's live state) and the order then executes
+  (``cancels_immediately = False``). backtrader cancels nothing on its own (no OCO or
+  bracket orders here) and never expires a market order (``Expired`` never comes: a
+  DAY order acts as GTC), so no ``OrderExpired`` is logged.
 
 Settings: ``fill_at`` next_open (backtrader's default) or same_close (``set_coc``: the
 creation bar's close, processed when the next bar arrives, so orders placed on the
@@ -104,7 +106,6 @@ class BacktraderEngine(WholeRunEngine):
             ) from None
         self.orders: dict[int, Any] = {}  # backtrader ref -> its order, for cancels
         self.traded: set[str] = set()  # symbols with an execution: the positions shown
-        self.cancelling = False
 
     def account(self) -> Account:
         broker = self.broker
@@ -163,16 +164,12 @@ class BacktraderEngine(WholeRunEngine):
         if status in ("Margin", "Rejected"):
             checked, needed, price = getattr(order, "cashfuzz_check", (0.0, 0.0, 0.0))
             tape.rejected(key, status, needed=needed, price=price, checked=checked)
-        elif status == "Canceled" and not self.cancelling:
-            tape.cancelled(key)
-        elif status == "Expired":
-            tape.expired(key)
 
     # --- the strategy's next(): signals, then cancels ---------------------------------------
 
     def on_next(self, strategy: Any) -> None:
         self.tape.trade(lambda signal, quantity: self._place(strategy, signal, quantity))
-        self.tape.cancels(self._cancel)
+        self.tape.cancels(lambda ref: bool(self.broker.cancel(self.orders[ref])))
 
     def _place(self, strategy: Any, signal: Signal, quantity: int) -> int:
         # DAY is what a backtrader user writes; backtrader ignores it for market orders
@@ -181,13 +178,6 @@ class BacktraderEngine(WholeRunEngine):
         order = place(data=self.feeds[signal.symbol], size=quantity, valid=valid)
         self.orders[order.ref] = order
         return int(order.ref)
-
-    def _cancel(self, ref: Any) -> bool:
-        self.cancelling = True
-        try:
-            return bool(self.broker.cancel(self.orders[ref]))
-        finally:
-            self.cancelling = False
 
 
 class BacktraderFactory(Factory):
