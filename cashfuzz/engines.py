@@ -54,6 +54,12 @@ def scenario_mode_factory(config: EngineConfig, observer: Observer | None = None
     return Engine(config, observer)
 
 
+#: Every way ``--engine`` can name an engine, for each command's help text.
+ENGINE_SPECS = (
+    "reference | naive | backtrader | backtesting | nautilus | zoo:NAME | exec:COMMAND "
+    "| package.module:factory | path/to/file.py:factory"
+)
+
 #: ``--engine`` name -> "package it needs:its adapter module" (which has ``<name>_factory``).
 _OPTIONAL = {
     "backtesting": "backtesting:cashfuzz.adapters.backtesting",
@@ -100,10 +106,7 @@ def resolve_engine(name: str | None) -> EngineFactory:
         return ZOO[key].factory
     module_name, sep, attribute = name.rpartition(":")
     if not sep or not module_name or not attribute:
-        raise UsageError(
-            f"--engine {name!r} is not reference, naive, backtrader, zoo:NAME, exec:COMMAND, "
-            "package.module:factory or path/to/file.py:factory"
-        )
+        raise UsageError(f"--engine {name!r} is not {ENGINE_SPECS.replace(' | ', ', ')}")
     if module_name.endswith(".py") or "/" in module_name or os.sep in module_name:
         module = _load_file(name, module_name)
     else:

@@ -50,6 +50,14 @@ def _path(key: str, value: object) -> Path:
     return Path(_text(key, value))
 
 
+def _names(key: str, value: object) -> tuple[str, ...]:
+    """A name or a list of names; which names are valid is the command's to check."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise ValueError("must be a name or a non-empty list of names")
+    return tuple(_text(key, item) for item in items)
+
+
 #: Setting -> converter, for ``cashfuzz gate``.
 GATE_SETTINGS: Mapping[str, Callable[[str, object], Any]] = {
     "engine": _text,
@@ -60,6 +68,7 @@ GATE_SETTINGS: Mapping[str, Callable[[str, object], Any]] = {
     "shrink_seconds": _seconds,
     "out": _path,
     "junit_xml": _path,
+    "only": _names,
 }
 
 

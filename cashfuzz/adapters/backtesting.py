@@ -15,7 +15,9 @@ in front), and has no order callbacks, so the adapter watches its broker:
   that opens a short); an order it takes off its queue without trading all of it was
   cancelled "due to insufficient margin" (a UserWarning, silenced here and reported
   instead): ``FillRefused`` at the strategy's next call, which the invariants flag;
-* a scenario cancel -> ``Order.cancel()`` -> ``OrderCancelled`` (orders never expire).
+* a scenario cancel -> ``Order.cancel()`` -> ``OrderCancelled`` once the order has left
+  the broker's queue (orders never expire); one of an order it no longer holds (filled or
+  dropped) is answered ``CancelIgnored`` by the kit.
 
 Cash is reported in cash-account terms from the broker's own figures: its cash
 (initial, less commissions, plus realised P&L) less what its open trades cost at
@@ -209,7 +211,8 @@ class _Drive(backtesting.Strategy):  # type: ignore[misc]
         tape = self.engine.tape  # type: ignore[union-attr]
         tape.dropped(lambda order: order in self._broker.orders, "insufficient margin")
         tape.trade(lambda s, n: (self.buy if s.side is Side.BUY else self.sell)(size=n))
-        tape.cancels(lambda order: order.cancel() or True)
+        # cancelled when the order has left the broker's queue, as the engine reports it
+        tape.cancels(lambda order: order.cancel() or order not in self._broker.orders)
 
 
 backtesting_factory = Factory(BacktestingEngine, name="backtesting")

@@ -20,8 +20,10 @@ onto cashfuzz events:
   that fill and the balance never shows it. The adapter reports it from the engine's
   cache as the fill it is, with the balance it implies (nautilus's last balance less
   the fill's notional and commission), so ``cash_non_negative`` names it;
-* scenario cancels -> ``cancel_order`` (market orders have filled by then, so they are
-  ``CancelIgnored``); a venue ``OrderCanceled`` -> ``OrderCancelled``.
+* scenario cancels -> ``cancel_order``, logged ``CancelIgnored``: an order of an earlier
+  step has filled or been rejected by then, and one placed in this ``on_bar`` is not
+  answered yet: the venue fills it, then rejects the cancel ("not found"). A venue
+  ``OrderCanceled`` -> ``OrderCancelled``.
 
 Not modelled: ``commission_min`` (no minimum in its fee model), random slippage,
 ``next_open`` fills, volume caps; ``adapt_scenario`` removes the first three and
@@ -228,6 +230,9 @@ class _Drive(Strategy):  # type: ignore[misc]
                 order = self.order_factory.market(instrument, side, Quantity.from_int(quantity))
                 tape.submitted(order.client_order_id, quantity)
                 self.submit_order(order)
+        # nautilus answers a cancel after on_bar returns, when its venue has filled (or
+        # rejected) the bar's market orders: it rejects the cancel ("not found") and the
+        # order is not cancelled. cancel_order returns None: the kit logs CancelIgnored.
         tape.cancels(lambda key: bool(self.cancel_order(self.cache.order(key))))
 
     def on_order_denied(self, event: Any) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from rich.text import Text
 
-from cashfuzz.engines import resolve_engine
+from cashfuzz.engines import ENGINE_SPECS, resolve_engine
 from cashfuzz.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from cashfuzz.output.render import make_console
 from cashfuzz.output.safe import plain
@@ -46,8 +46,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--engine",
         default="reference",
-        help="reference | naive | backtrader | zoo:NAME | exec:COMMAND | package.module:factory "
-        "(default: reference)",
+        help=f"{ENGINE_SPECS} (default: reference)",
     )
     budget = parser.add_argument_group(
         "budget (the first reached ends the run; default: --minutes 1)"

@@ -21,16 +21,21 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from cashfuzz.engines import resolve_engine
+from cashfuzz.engines import ENGINE_SPECS, resolve_engine
 from cashfuzz.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 from cashfuzz.examples import load_example
-from cashfuzz.invariants import ALL_INVARIANTS, EQUITY_CHECKS, ORACLES, RESERVATION_CHECKS
+from cashfuzz.invariants import ALL_INVARIANTS, ORACLES, not_applicable
 from cashfuzz.output.junit import write_junit
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.results import result_to_json
 from cashfuzz.output.safe import plain
 from cashfuzz.reference_engine import EngineFactory
-from cashfuzz.search.gate import DEFAULT_SHRINK_EXAMPLES, GateResult, run_gate
+from cashfuzz.search.gate import (
+    DEFAULT_SHRINK_EXAMPLES,
+    GateResult,
+    run_gate,
+    select_invariants,
+)
 from cashfuzz.settings import tool_settings
 
 DEFAULT_OUT = Path("cashfuzz-out")
@@ -76,15 +81,14 @@ def register(subparsers: Any) -> None:
             "stopped the search before the example budget with nothing found (not a pass). "
             "Settings left out on the command line are read from [tool.cashfuzz] in "
             "./pyproject.toml (engine, seed, max_examples, budget_seconds, shrink_examples, "
-            "shrink_seconds, out, junit_xml)."
+            "shrink_seconds, out, junit_xml, only)."
         ),
     )
     parser.add_argument(
         "--engine",
         default=None,
         metavar="ENGINE",
-        help="reference | naive | backtrader | zoo:NAME | exec:COMMAND | package.module:factory "
-        "| path/to/file.py:factory (default: reference)",
+        help=f"{ENGINE_SPECS} (default: reference)",
     )
     parser.add_argument(
         "--seed", type=_non_negative_int, default=None, help="search seed (default: 0)"
@@ -143,6 +147,14 @@ def register(subparsers: Any) -> None:
             "event is the finding, oracle_reference"
         ),
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        metavar="INVARIANT",
+        help="check only this invariant (repeat for several); the report names the ones "
+        "checked and claims nothing about the others (default: every invariant)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.set_defaults(func=gate)
 
@@ -157,6 +169,7 @@ DEFAULTS: dict[str, Any] = {
     "shrink_seconds": None,
     "out": DEFAULT_OUT,
     "junit_xml": None,
+    "only": None,
 }
 
 
@@ -173,7 +186,11 @@ def resolve_settings(args: argparse.Namespace, folder: Path) -> argparse.Namespa
 
 def gate(args: argparse.Namespace) -> int:
     """Run the search and report it; the exit status says whether anything broke."""
+    from_flags = args.only is not None
     args = resolve_settings(args, Path.cwd())
+    if args.only is not None:
+        where = "--only" if from_flags else "[tool.cashfuzz] only"
+        args.only = select_invariants(args.only, where=where)
     factory = resolve_engine(args.engine)
     with _progress_display(args.max_examples) as on_progress:
         result = run_gate(
@@ -187,6 +204,7 @@ def gate(args: argparse.Namespace) -> int:
             engine_name=args.engine,
             on_progress=on_progress,
             oracle=args.oracle,
+            only=args.only,
         )
     if args.json:
         sys.stdout.write(json.dumps(result_to_payload(result), indent=2) + "\n")
@@ -226,17 +244,18 @@ def _progress_display(budget: int) -> Iterator[Callable[[int, int], None] | None
 
 
 def applicable_invariants(factory: EngineFactory) -> tuple[str, ...]:
-    """The invariants the gate checks on ``factory``'s engine (an engine that reserves
-    nothing, or cannot report equity, skips some); all of them if it cannot be built."""
+    """The invariants the gate checks on ``factory``'s engine (one that reserves nothing,
+    cannot report equity, or declares a lifecycle deviation skips some), built for the
+    GOOGL/AAPL example as its ``adapt_scenario`` maps it; all of them if it cannot be
+    built."""
+    example = load_example("googl-aapl")
     try:
-        engine = factory(load_example("googl-aapl").config, lambda event, after: None)
+        adapt = getattr(factory, "adapt_scenario", None)
+        config = example.config if adapt is None else adapt(example).config
+        engine = factory(config, lambda event, after: None)
     except Exception:  # noqa: BLE001 - a factory that raises is the gate's finding, not ours
         return ALL_INVARIANTS
-    skipped: set[str] = set()
-    if not getattr(engine, "reserves_cash", True):
-        skipped.update(RESERVATION_CHECKS)
-    if not getattr(engine, "reports_equity", True):
-        skipped.update(EQUITY_CHECKS)
+    skipped = set(not_applicable(engine))
     return tuple(name for name in ALL_INVARIANTS if name not in skipped)
 
 
@@ -256,6 +275,9 @@ def result_to_payload(result: GateResult) -> dict[str, Any]:
         "examples_run": result.examples_run,
         "max_examples": result.max_examples,
         "incomplete": result.incomplete,
+        "only": None if result.only is None else list(result.only),
+        "checked_invariants": list(result.checked_invariants),
+        "not_applicable": list(result.not_applicable),
         "failing_examples": result.failing_examples,
         "invariants": dict(result.invariant_counts),
         "elapsed_seconds": round(result.elapsed_seconds, 3),
@@ -300,8 +322,27 @@ def print_result(console: Console, result: GateResult) -> None:
         ),
         soft_wrap=True,
     )
+    if result.only is not None:
+        others = len(ALL_INVARIANTS) - len(result.only)
+        console.print(
+            Text(
+                f"checked only {', '.join(result.only)} (--only); the other {others} "
+                "invariant(s) were not checked"
+            ),
+            soft_wrap=True,
+        )
+    if result.not_applicable:
+        console.print(
+            Text(
+                f"not applicable (the engine declares it deviates): "
+                f"{', '.join(result.not_applicable)}"
+            ),
+            soft_wrap=True,
+        )
     if result.ok:
-        console.print(Text("every invariant held in every example", style="bold green"))
+        every = result.only is None and not result.not_applicable
+        held = "every invariant" if every else "every checked invariant"
+        console.print(Text(f"{held} held in every example", style="bold green"))
         return
     if result.incomplete:
         console.print(

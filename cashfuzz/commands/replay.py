@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cashfuzz.engines import ENGINE_SPECS
 from cashfuzz.errors import UsageError
 from cashfuzz.invariants import check_scenario
 from cashfuzz.output.render import make_console
@@ -43,8 +44,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--engine",
         default=None,
-        help="reference | naive | backtrader | zoo:NAME | exec:COMMAND | package.module:factory "
-        "| path/to/file.py:factory "
+        help=f"{ENGINE_SPECS} "
         "(default: the engine each file records, else its mode on the reference engine)",
     )
     parser.add_argument(

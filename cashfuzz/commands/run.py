@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from cashfuzz.engines import pin_engine_mode
+from cashfuzz.engines import ENGINE_SPECS, pin_engine_mode
 from cashfuzz.errors import EXIT_OK, EXIT_VIOLATION
 from cashfuzz.examples import add_scenario_arguments, scenario_from_arguments
 from cashfuzz.invariants import ORACLES
@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
         "--engine",
         metavar="ENGINE",
         help=(
-            "reference | naive | backtrader | zoo:NAME | exec:COMMAND | package.module:factory "
+            f"{ENGINE_SPECS} "
             "(default: the engine the file records, else the reference engine in the "
             "scenario's own mode)"
         ),

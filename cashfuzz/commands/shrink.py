@@ -22,7 +22,7 @@ from rich.text import Text
 
 from cashfuzz import provenance
 from cashfuzz.commands.gate import _positive_float, _positive_int
-from cashfuzz.engines import pin_engine_mode
+from cashfuzz.engines import ENGINE_SPECS, pin_engine_mode
 from cashfuzz.errors import EXIT_VIOLATION, UsageError
 from cashfuzz.invariants import ALL_INVARIANTS, check_scenario
 from cashfuzz.output.render import make_console, render_run
@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--engine",
         metavar="ENGINE",
-        help="reference | naive | backtrader | zoo:NAME | package.module:factory "
+        help=f"{ENGINE_SPECS} "
         "(default: the engine the file records, else the reference engine in the "
         "scenario's own mode)",
     )

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cashfuzz.commands.gate import DEFAULT_OUT, _non_negative_int, _positive_float, _positive_int
-from cashfuzz.engines import resolve_engine
+from cashfuzz.engines import ENGINE_SPECS, resolve_engine
 from cashfuzz.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.results import result_to_json
@@ -48,8 +48,7 @@ def register(subparsers: Any) -> None:
         "--engine",
         default="reference",
         metavar="ENGINE",
-        help="reference | naive | backtrader | zoo:NAME | package.module:factory "
-        "(default: reference)",
+        help=f"{ENGINE_SPECS} (default: reference)",
     )
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument(

@@ -3,9 +3,10 @@
 One testcase per invariant checked: a failure for each that broke (its message,
 the counterexample file and the replay command), a ``crash`` testcase when the
 engine raised (with its traceback), skipped for invariants that do not apply to
-the engine, and an error on every testcase when a time limit stopped the search
-before its budget (that run proved nothing). All text is escaped so the file
-stays valid XML whatever a scenario or an engine put in its messages.
+the engine or were not checked (``--only``), and an error on every testcase when a
+time limit stopped the search before its budget (that run proved nothing). All text
+is escaped so the file stays valid XML whatever a scenario or an engine put in its
+messages.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def junit_xml(result: GateResult, *, applicable: Collection[str] = ALL_INVARIANT
         ("seed", str(result.seed)),
         ("examples_run", str(result.examples_run)),
         ("max_examples", str(result.max_examples)),
+        ("only", "" if result.only is None else ",".join(result.only)),
     ):
         ET.SubElement(properties, "property", name=key, value=visible(value))
     failures = errors = skipped = 0
@@ -69,6 +71,13 @@ def junit_xml(result: GateResult, *, applicable: Collection[str] = ALL_INVARIANT
             if item.recorded.result.traceback:
                 lines += ["", item.recorded.result.traceback]
             failure.text = visible("\n".join(lines), keep_newlines=True)
+        elif name not in result.checked_invariants and name != CRASH:
+            skipped += 1
+            ET.SubElement(
+                case,
+                "skipped",
+                message=f"not checked: the gate ran with --only {' '.join(result.only or ())}",
+            )
         elif result.incomplete:
             errors += 1
             ET.SubElement(

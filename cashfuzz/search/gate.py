@@ -18,6 +18,12 @@ anything is reported; the file is then read back and re-checked, so what is
 reported is what ``cashfuzz run FILE`` shows. After the first failure the search
 may check ``shrink_examples`` more scenarios (and, opt-in, run ``shrink_seconds``
 more); past that the smallest failure seen for each invariant is written.
+
+``only`` (``--only``) restricts the search to the named invariants: the result says
+which were checked, and a pass with ``only`` claims nothing about the others. A
+counterexample file records ``only`` in its provenance; it is re-checked against
+every invariant (its ``broken`` list), as its replay command ``cashfuzz run FILE``
+checks them, and it fails there because the invariant it was found for still breaks.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +44,7 @@ from cashfuzz import provenance
 from cashfuzz.adapters import scenarios_for
 from cashfuzz.engines import MODE_ENGINES, pin_engine_mode, resolve_engine
 from cashfuzz.errors import Unusable, UsageError
-from cashfuzz.invariants import ORACLES, CheckResult, check_scenario, with_oracle
+from cashfuzz.invariants import ALL_INVARIANTS, ORACLES, CheckResult, check_scenario, with_oracle
 from cashfuzz.output.results import RecordedCheck, check_recorded
 from cashfuzz.reference_engine import (
     EngineFactory,
@@ -95,6 +101,17 @@ class GateResult:
     counterexamples: tuple[Counterexample, ...] = ()
     first_failure_seconds: float | None = None
     examples_to_first_failure: int | None = None
+    #: the invariants the search was restricted to (``--only``); None: all of them
+    only: tuple[str, ...] | None = None
+    #: the invariants the engine declared do not apply to it (skipped in every example)
+    not_applicable: tuple[str, ...] = ()
+
+    @property
+    def checked_invariants(self) -> tuple[str, ...]:
+        """The invariants the search checked: all of them (or ``only``), less those the
+        engine declared do not apply to it."""
+        chosen = ALL_INVARIANTS if self.only is None else self.only
+        return tuple(name for name in chosen if name not in self.not_applicable)
 
     @property
     def ok(self) -> bool:
@@ -161,6 +178,7 @@ class _Tracker:
     failing: dict[str, str] = field(default_factory=dict)
     last_by_problem: dict[str, Scenario] = field(default_factory=dict)
     final_by_problem: dict[str, Scenario] = field(default_factory=dict)
+    not_applicable: set[str] = field(default_factory=set)
 
 
 @contextmanager
@@ -191,6 +209,22 @@ def _seed_alone_decides() -> Iterator[None]:
     finally:
         providers._get_local_constants = original
         cache.cache.clear()
+
+
+def select_invariants(names: Iterable[str], *, where: str = "--only") -> tuple[str, ...]:
+    """``names`` as invariants, in ``ALL_INVARIANTS`` order without repeats. Raises
+    UsageError, naming ``where`` and listing the valid names, for an unknown name or
+    none at all."""
+    chosen = list(names)
+    if not chosen:
+        raise UsageError(f"{where} names no invariant; valid: {', '.join(ALL_INVARIANTS)}")
+    for name in chosen:
+        if name not in ALL_INVARIANTS:
+            shown = name if len(name) <= 40 else name[:37] + "..."
+            raise UsageError(
+                f"{where} {shown!r} is not an invariant; valid: {', '.join(ALL_INVARIANTS)}"
+            )
+    return tuple(name for name in ALL_INVARIANTS if name in chosen)
 
 
 def _size(scenario: Scenario) -> tuple[int, int, int, int]:
@@ -260,6 +294,7 @@ def run_gate(
     every_invariant: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
     oracle: str | None = None,
+    only: Iterable[str] | None = None,
 ) -> GateResult:
     """Search ``strategy`` (default ``scenarios()``) for scenarios on which ``factory``'s
     engine breaks an invariant or crashes; write one shrunk file per broken invariant
@@ -272,9 +307,11 @@ def run_gate(
     ``on_progress(examples_run, failing_examples)`` is called after every check. With
     ``oracle`` (``--oracle reference``) a scenario also fails when the engine's event
     log differs from that engine's (the pseudo-invariant ``oracle_reference``).
+    ``only`` checks just the named invariants (crashes are always findings).
     Raises UsageError for a
-    non-positive budget, fewer than one example, or an ``out_dir`` that cannot be
-    written (checked before the search).
+    non-positive budget, fewer than one example, an ``out_dir`` that cannot be
+    written (checked before the search), an unknown name in ``only``, or one the
+    engine declares does not apply to it (nothing would be checked for it).
     """
     if budget_seconds is not None and not budget_seconds > 0:
         raise UsageError(f"--budget-seconds={budget_seconds!r} must be a positive number")
@@ -285,6 +322,7 @@ def run_gate(
     if oracle is not None and oracle not in ORACLES:
         raise UsageError(f"--oracle {oracle!r} is not one of: {', '.join(ORACLES)}")
     oracle_factory = None if oracle is None else ORACLES[oracle]
+    selected = None if only is None else select_invariants(only)
     check_out_dir(out_dir)
     started = time.monotonic()
     tracker = _Tracker(
@@ -312,7 +350,10 @@ def run_gate(
                 raise _BudgetSpent
         if not final:
             tracker.examples_run += 1
-        result = checked(scenario, factory, fail_fast=True, determinism=True)
+        result = checked(scenario, factory, fail_fast=True, determinism=True, only=selected)
+        tracker.not_applicable.update(result.not_applicable)
+        if selected is not None:
+            _require_applicable(selected, result, engine_name)
         if result.ok and oracle_factory is not None:
             result = with_oracle(result, oracle_factory)
         if on_progress is not None:
@@ -354,7 +395,7 @@ def run_gate(
     found = {**tracker.last_by_problem, **tracker.final_by_problem}
     written = tuple(
         _write_and_recheck(
-            found[problem], problem, factory, engine_name, seed, out_dir, found_by, oracle
+            found[problem], problem, factory, engine_name, seed, out_dir, found_by, oracle, selected
         )
         for problem in sorted(found)
     )
@@ -371,7 +412,23 @@ def run_gate(
         counterexamples=written,
         first_failure_seconds=None if checked_at is None else checked_at - started,
         examples_to_first_failure=tracker.examples_to_first_failure,
+        only=selected,
+        not_applicable=tuple(n for n in ALL_INVARIANTS if n in tracker.not_applicable),
     )
+
+
+def _require_applicable(selected: tuple[str, ...], result: CheckResult, engine_name: str) -> None:
+    """Stop the search (a usage error) when the engine declares a selected invariant does
+    not apply to it: a search for it alone would check nothing and pass."""
+    declined = [name for name in selected if name in result.not_applicable]
+    if declined:
+        raise Unusable(
+            UsageError(
+                f"--only {declined[0]}: engine {engine_name} declares that {declined[0]} does "
+                "not apply to it (see its adapter's declarations), so the gate would check "
+                "nothing for it; choose invariants that apply"
+            )
+        )
 
 
 def _write_and_recheck(
@@ -383,13 +440,18 @@ def _write_and_recheck(
     out_dir: Path,
     found_by: str,
     oracle: str | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> Counterexample:
     oracle_factory = None if oracle is None else ORACLES[oracle]
     first = check_scenario(scenario, factory, fail_fast=False, determinism=True)
     if oracle_factory is not None:
         first = with_oracle(first, oracle_factory)
     broken = broken_invariants(first) or (problem,)
-    detail = first.violations[0] if first.violations else first.crash
+    # the violation the search was after (with --only, others may come first)
+    detail = next(
+        (v for v in first.violations if v.invariant == problem),
+        first.violations[0] if first.violations else first.crash,
+    )
     description = (
         f"Counterexample found by cashfuzz {found_by} --engine {engine_name} "
         f"--seed {seed_value}: {detail}"
@@ -406,6 +468,8 @@ def _write_and_recheck(
     )
     if oracle is not None:
         record["replay"] += f" --oracle {oracle}"
+    if only is not None:
+        record["only"] = list(only)
     complete = dataclasses.replace(pinned, provenance=record)
     saved = save_counterexample(complete, path)
     replayed = load_scenario(path) if saved else complete
@@ -430,4 +494,5 @@ __all__ = [
     "counterexample_name",
     "replay_command",
     "run_gate",
+    "select_invariants",
 ]

@@ -9,18 +9,27 @@ through at once; the search then re-raises its ``error`` for the command line.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from cashfuzz.errors import Unusable
 from cashfuzz.invariants import AdapterProtocolError, CheckResult, MonitorFault, check_scenario
 from cashfuzz.reference_engine import EngineFactory, Scenario
 
 
 def checked(
-    scenario: Scenario, factory: EngineFactory, *, fail_fast: bool, determinism: bool = True
+    scenario: Scenario,
+    factory: EngineFactory,
+    *,
+    fail_fast: bool,
+    determinism: bool = True,
+    only: Iterable[str] | None = None,
 ) -> CheckResult:
     """``check_scenario`` with these options; raises Unusable instead of a protocol
     breach or a monitor fault."""
     try:
-        return check_scenario(scenario, factory, fail_fast=fail_fast, determinism=determinism)
+        return check_scenario(
+            scenario, factory, fail_fast=fail_fast, determinism=determinism, only=only
+        )
     except (AdapterProtocolError, MonitorFault) as error:
         raise Unusable(error) from error
 

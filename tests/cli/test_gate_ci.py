@@ -95,6 +95,9 @@ def test_settings_come_from_pyproject_and_flags_override_them(
         ("budget_seconds = -1", "budget_seconds = -1 must be a positive, finite number"),
         ("maxexamples = 5", "maxexamples is not a setting; known: engine, seed"),
         ('engine = ""', "engine = '' must be a non-empty string"),
+        ('only = ["cash_non_negative", "nope"]', "[tool.cashfuzz] only 'nope' is not an invariant"),
+        ("only = 3", "[tool.cashfuzz] only = 3 must be a name or a non-empty list of names"),
+        ("only = []", "[tool.cashfuzz] only = [] must be a name or a non-empty list of names"),
     ],
 )
 def test_bad_pyproject_settings_exit_two_naming_the_key(
