@@ -77,7 +77,14 @@ from cashfuzz.reference_engine import (
     Step,
     Timestamp,
 )
-from cashfuzz.reference_engine.money import TICKS_PER_UNIT, format_cents, to_cents, to_ticks
+from cashfuzz.reference_engine.money import (
+    MILLIONTHS_PER_BP,
+    TICKS_PER_UNIT,
+    format_cents,
+    format_fraction,
+    to_cents,
+    to_ticks,
+)
 
 Amount = float | int | str | object
 """A money amount or price as the broker reports it (float, Decimal, int or str)."""
@@ -85,11 +92,15 @@ Amount = float | int | str | object
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """The broker's books as it reports them, in currency units and shares."""
+    """The broker's books as it reports them, in currency units and shares. ``equity``,
+    when given, is what ``Tape.size`` sizes from (and the snapshot's equity when the
+    engine ``reports_equity``); ``costs`` each position's cost (its open shares'
+    notional at entry) when the broker keeps one."""
 
     cash: Amount
     positions: Mapping[str, Amount] = field(default_factory=dict)
     equity: Amount | None = None
+    costs: Mapping[str, Amount] = field(default_factory=dict)
 
 
 #: Words in a broker's reason string -> the Reason it is logged under (first match wins).
@@ -136,6 +147,7 @@ class _Order:
     released: int = 0
     limit_price: int = 0
     reference: int = 0
+    requested: int = 0
 
     def view(self) -> OrderView:
         return OrderView(
@@ -189,6 +201,8 @@ class Tape:
         self._marks: dict[str, int] = {}
         self._signals = 0
         self._cancels = 0
+        #: order id -> the quantity the sizer wanted, for an order the cash cap shrank
+        self._wanted: dict[int, int] = {}
         self._cash = config.initial_cash
         self._step: Step | None = None
         self._signal_base = 0
@@ -256,11 +270,13 @@ class Tape:
         held = _signed(account.positions.get(signal.symbol, 0))
         if signal.side is Side.SELL:
             if held <= 0:
-                self._reject_signal(0, Reason.NOTHING_TO_SELL, "the broker's position is flat")
+                detail = "the broker's position is flat or short"
+                self._reject_signal(0, Reason.NOTHING_TO_SELL, detail)
                 return 0
             return held
         reference = self._marks[signal.symbol]
-        equity = self._equity(account, to_cents(account.cash))
+        cash = to_cents(account.cash)
+        equity = self._equity(account, cash) if account.equity is None else to_ticks(account.equity)
         strength = Fraction(1) if signal.strength is None else Fraction(signal.strength)
         target = self.config.sizer.target(reference, equity, strength)
         wanted = target - held
@@ -269,7 +285,6 @@ class Tape:
             self._reject_signal(0, reason, f"target {target} shares, holding {held}")
             return 0
         costs = self.config.costs
-        cash = to_cents(account.cash)
         limit = costs.limit_price(reference)
         if costs.buy_total(wanted * limit) <= cash:
             return wanted
@@ -277,6 +292,8 @@ class Tape:
         if fits == 0:
             detail = f"{wanted} shares need more than the broker's cash {format_cents(cash)}"
             self._reject_signal(wanted, Reason.INSUFFICIENT_CASH, detail)
+        else:  # the order it places is logged as resized from what the sizer wanted
+            self._wanted[self._signals + 1] = wanted
         return fits
 
     def _reject_signal(self, requested: int, reason: Reason, detail: str) -> None:
@@ -325,6 +342,7 @@ class Tape:
         shares = whole(quantity)
         held = to_cents(reserved)
         reference = self._marks.get(signal.symbol, 0)
+        requested = signal.quantity if signal.quantity is not None else shares
         self._orders[order_id] = _Order(
             order_id,
             signal.symbol,
@@ -336,6 +354,7 @@ class Tape:
             reserved_initial=held,
             limit_price=self.config.costs.limit_price(reference) if held else 0,
             reference=reference,
+            requested=self._wanted.pop(order_id, requested),
         )
         self._ids[key] = order_id
         self._keys[order_id] = key
@@ -350,7 +369,7 @@ class Tape:
             return
         order.state = OrderState.ACCEPTED
         signal = order.signal
-        requested = signal.quantity if signal.quantity is not None else order.quantity
+        requested = order.requested
         self._record(
             OrderAccepted(
                 self.timestamp,
@@ -377,10 +396,12 @@ class Tape:
         *,
         needed: Amount = 0,
         price: Amount = 0,
+        checked: Amount | None = None,
     ) -> int:
         """The broker refused: the next signal (``key`` None or never sent) or submitted
         order ``key``, logged as OrderRejected; or live order ``key`` (it needed
-        ``needed`` at ``price``), logged as FillRefused. Returns the order id."""
+        ``needed`` at ``price``, against the cash ``checked``, by default the broker's
+        cash now), logged as FillRefused. Returns the order id."""
         order_id = self._ids.get(key) if key is not None else None
         if order_id is None:
             order_id = self._signals + 1
@@ -401,7 +422,7 @@ class Tape:
                     order_id - 1,
                     order.symbol,
                     order.side,
-                    signal.quantity if signal.quantity is not None else order.quantity,
+                    order.requested,
                     reason_for(reason),
                     reason,
                 ),
@@ -421,7 +442,7 @@ class Tape:
                 order.quantity - order.filled,
                 to_ticks(price),
                 to_cents(needed),
-                to_cents(self._account().cash),
+                to_cents(self._account().cash if checked is None else checked),
             ),
             order_id,
         )
@@ -598,8 +619,9 @@ class Tape:
             self._views[order_id] = self._orders[order_id].view()
         orders = tuple(self._views.values())
         reserved = sum(o.reserved for o in orders if o.is_open)
+        costs = account.costs
         positions = tuple(
-            PositionView(symbol, _signed(quantity), 0, 0)
+            PositionView(symbol, _signed(quantity), to_ticks(costs.get(symbol, 0)), 0)
             for symbol, quantity in sorted(account.positions.items())
         )
         self._last = LedgerSnapshot(
@@ -682,9 +704,10 @@ class Limits:
             )
         costs = scenario.config.costs
         if not self.random_slippage and costs.random_slippage and costs.max_slippage:
+            bps = format_fraction(Fraction(costs.max_slippage, MILLIONTHS_PER_BP))
             return (
-                "costs.max_slippage_bps draws bounded random slippage, which the engine "
-                "cannot model: use costs.slippage_bps (fixed)"
+                f"costs.max_slippage_bps={bps} draws bounded random slippage, which the "
+                "engine cannot model: use costs.slippage_bps (fixed)"
             )
         if not self.commission_min and costs.commission_min:
             return (
@@ -695,6 +718,11 @@ class Limits:
             return f"fill_at={scenario.config.fill_at.value}: the engine fills {self.fill_at.value}"
         if self.aligned:
             for step in scenario.steps():
+                if not step.bars:
+                    return (
+                        f"timestamp={step.timestamp!r} has signals or cancels but no bars: the "
+                        "engine acts only on bars; give every timestamp a bar for each symbol"
+                    )
                 present = {bar.symbol for bar in step.bars}
                 if present != set(symbols):
                     missing = sorted(set(symbols) - present)[0]

@@ -27,7 +27,9 @@ from cashfuzz.reference_engine import (
     Reason,
     Scenario,
     ScenarioError,
+    begin_run,
     load_scenario,
+    run_scenario,
     scenario_from_dict,
     scenario_to_dict,
 )
@@ -116,13 +118,19 @@ def test_one_bar_example_leaves_every_order_open() -> None:
 # --- mapping details ----------------------------------------------------------------------
 
 
-def test_observer_sees_each_event_once_with_its_snapshot() -> None:
-    """Re-running per step emits each event once, in order, with the snapshot after it."""
+def test_observer_sees_each_step_s_events_at_that_step() -> None:
+    """backtrader runs once in begin(); each step() then hands the observer that step's
+    events, once, in order, each with the snapshot after it."""
     seen: list[tuple[Event, LedgerSnapshot]] = []
     race = two_bar_race("googl-aapl-kelly")
     engine = backtrader_factory(race.config, lambda event, after: seen.append((event, after)))
-    for step in race.steps():
-        engine.step(step.timestamp, step.bars, step.signals, step.cancels)
+    begin_run(engine, race)
+    assert seen == []  # the run is over, nothing delivered yet
+    first, second = race.steps()
+    engine.step(first.timestamp, first.bars, first.signals, first.cancels)
+    assert [type(event) for event, _ in seen] == [MarketUpdated] + [OrderAccepted] * 3
+    engine.step(second.timestamp, second.bars, second.signals, second.cancels)
+    assert [event.timestamp for event, _ in seen[4:]] == [NEXT_BAR] * 4
     assert [event for event, _ in seen] == engine.events
     assert len(engine.events) == 8
     assert seen[-1][1] == engine.snapshot()
@@ -162,6 +170,42 @@ def test_cancel_of_an_accepted_order_cancels_it() -> None:
     assert result.ok
     assert [e.order_id for e in result.events if isinstance(e, OrderCancelled)] == [1]
     assert not [e for e in result.events if isinstance(e, OrderFilled)]
+
+
+def test_a_step_logs_fills_and_refusals_then_marks_signals_cancels() -> None:
+    """backtrader decides on orders before the strategy's next(), so each step follows the
+    documented phases, and phase_order is checked on it (not declared away)."""
+    case = scenario(
+        [(0, "AAPL", "10", "10", 100), (1, "AAPL", "10", "10", 100), (2, "AAPL", "10", "10", 100)],
+        [
+            {"timestamp": 0, "symbol": "AAPL", "side": "BUY", "quantity": 5},
+            {"timestamp": 0, "symbol": "AAPL", "side": "BUY", "quantity": 8},
+            {"timestamp": 1, "symbol": "AAPL", "side": "SELL", "quantity": 2},
+            {
+                "timestamp": 1,
+                "symbol": "AAPL",
+                "side": "BUY",
+                "quantity": 1,
+                "time_in_force": "GTC",
+            },
+        ],
+        [{"timestamp": 1, "order_id": 4}, {"timestamp": 1, "order_id": 1}],
+        initial_cash="100",
+        fill_at="next_open",
+    )
+    result = check_scenario(case, backtrader_factory)
+    assert "phase_order" not in result.not_applicable
+    assert "phase_order" not in {v.invariant for v in result.violations}
+    step = [type(e).__name__ for e in result.events if e.timestamp == 1]
+    assert step == [
+        "FillRefused",  # order 2 fails the submission check (50 left after order 1's 50)
+        "OrderFilled",  # order 1 at the open
+        "MarketUpdated",
+        "OrderAccepted",
+        "OrderAccepted",
+        "CancelIgnored",  # order 4 is still in backtrader's submission queue
+        "CancelIgnored",  # order 1 has filled
+    ]
 
 
 def test_participation_cap_splits_fills_and_day_orders_never_expire() -> None:
@@ -248,10 +292,9 @@ def test_missing_bar_is_refused_and_adapted() -> None:
     assert "timestamp=1" in problem
     assert "symbol='MSFT'" in problem
     engine = BacktraderEngine(gappy.config)
-    first, second = gappy.steps()
-    engine.step(first.timestamp, first.bars)
-    with pytest.raises(ScenarioError, match="miss symbol='MSFT'"):
-        engine.step(second.timestamp, second.bars, second.signals)
+    with pytest.raises(ScenarioError, match="has no bar for symbol='MSFT'"):
+        engine.begin(gappy)  # before backtrader runs
+    assert engine.events == []
     adapted = adapt_scenario(gappy)
     assert unsupported(adapted) is None
     filler = [bar for bar in adapted.bars if (bar.timestamp, bar.symbol) == (1, "MSFT")]
@@ -259,6 +302,16 @@ def test_missing_bar_is_refused_and_adapted() -> None:
         (200000, 200000, 200000, 200000, 0)
     ]
     assert adapt_scenario(adapted) is adapted
+
+
+def test_a_timestamp_without_bars_is_refused_naming_it() -> None:
+    """Signals at a timestamp with no bars cannot reach backtrader's strategy: named."""
+    case = scenario(
+        [(0, "AAPL", "10", "10", 100), (2, "AAPL", "10", "10", 100)],
+        [{"timestamp": 1, "symbol": "AAPL", "side": "BUY", "quantity": 1}],
+    )
+    assert "timestamp=1 has signals or cancels but no bars" in (unsupported(case) or "")
+    assert unsupported(adapt_scenario(case)) is None
 
 
 def test_resolve_engine_and_strategy_mapping() -> None:
@@ -304,3 +357,58 @@ def test_gate_finds_a_violation_that_run_replays(
     assert main(["run", str(path), "--json"]) == 1  # backtrader, as the file records
     replayed = json.loads(capsys.readouterr().out)
     assert replayed["violations"][0]["invariant"] == first
+
+
+# --- one run per scenario -----------------------------------------------------------------
+
+
+def test_backtrader_runs_once_per_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scenario of n steps costs one cerebro.run(), not one per step."""
+    import backtrader
+
+    runs: list[int] = []
+    real = backtrader.Cerebro.run
+
+    def counted(self: Any, **kwargs: Any) -> Any:
+        runs.append(len(self.datas))
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(backtrader.Cerebro, "run", counted)
+    case = scenario(
+        [(t, symbol, "10", "10", 100) for t in range(6) for symbol in ("AAPL", "MSFT")],
+        [{"timestamp": t, "symbol": "AAPL", "side": "BUY", "quantity": 1} for t in range(5)],
+    )
+    result = run_scenario(case, backtrader_factory)
+    assert runs == [2]  # one run, with both symbols' feeds
+    assert sum(isinstance(e, OrderFilled) for e in result.events) == 5
+
+
+def test_a_crash_inside_backtrader_is_raised_at_its_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """backtrader raising on the third bar is raised by step 3, after steps 1 and 2's events."""
+    import backtrader
+
+    real = backtrader.brokers.BackBroker.next
+
+    def failing(self: Any) -> None:
+        self.bars_seen = getattr(self, "bars_seen", 0) + 1
+        if self.bars_seen == 3:
+            raise ZeroDivisionError("inside backtrader")
+        real(self)
+
+    monkeypatch.setattr(backtrader.brokers.BackBroker, "next", failing)
+    case = scenario(
+        [(t, "AAPL", "10", "10", 100) for t in range(4)],
+        [{"timestamp": t, "symbol": "AAPL", "side": "BUY", "quantity": 1} for t in range(4)],
+    )
+    engine = backtrader_factory(case.config, None)
+    begin_run(engine, case)  # the run stopped at bar 3; nothing is raised yet
+    steps = case.steps()
+    for step in steps[:2]:
+        engine.step(step.timestamp, step.bars, step.signals, step.cancels)
+    assert {event.timestamp for event in engine.events} == {0, 1}
+    with pytest.raises(ZeroDivisionError, match="inside backtrader"):
+        engine.step(steps[2].timestamp, steps[2].bars, steps[2].signals, steps[2].cancels)
+    result = check_scenario(case, backtrader_factory)
+    assert result.crash is not None
+    assert "ZeroDivisionError: inside backtrader" in result.crash
+    assert {event.timestamp for event in result.events} == {0, 1}

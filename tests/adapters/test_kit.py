@@ -12,6 +12,7 @@ from cashfuzz.invariants import check_scenario
 from cashfuzz.reference_engine import (
     EngineConfig,
     FillAt,
+    FillRefused,
     OrderAccepted,
     OrderFilled,
     OrderRejected,
@@ -149,6 +150,78 @@ def test_rejection_text_maps_to_a_reason_and_a_later_rejection_is_fill_refused()
     assert broken(result.violations)[0] == ("accepted_orders_funded", 3)
     assert result.final is not None
     assert result.final.orders[1].state is OrderState.REJECTED
+
+
+def test_a_refusal_names_the_cash_the_broker_checked_against() -> None:
+    """``checked=`` is the FillRefused's cash (a broker's running check), not the cash now."""
+
+    class Checker(CloseFiller):
+        def on_step(self, step: Step) -> None:
+            for index, _signal in enumerate(step.signals):
+                self.tape.placed(index, 2)
+                checked = None if index == 0 else "3.456"
+                self.tape.rejected(index, "Margin", needed=20, price=10, checked=checked)
+
+    raw = scenario(
+        [(1, "AAA", "10", "10", 100)],
+        [{"timestamp": 1, "symbol": "AAA", "side": "BUY", "quantity": 2}] * 2,
+    )
+    refused = [e for e in run_scenario(raw, Factory(Checker)).events if isinstance(e, FillRefused)]
+    assert [(e.needed, e.price, e.cash) for e in refused] == [
+        (2000, 100000, 100000),
+        (2000, 100000, 346),
+    ]
+
+
+def test_a_shrunk_order_is_accepted_as_resized_from_what_the_sizer_wanted() -> None:
+    """With the cash cap, OrderAccepted keeps the sizer's quantity as ``requested``."""
+    raw = scenario(
+        [(1, "AAA", "10", "10", 100)],
+        [{"timestamp": 1, "symbol": "AAA", "side": "BUY"}],
+        initial_cash="35",
+        sizer={"kind": "fixed_shares", "shares": 5},
+    )
+    accepted = [
+        e for e in run_scenario(raw, Factory(CloseFiller)).events if isinstance(e, OrderAccepted)
+    ]
+    assert [(e.quantity, e.requested, e.reason) for e in accepted] == [
+        (3, 5, Reason.INSUFFICIENT_CASH)
+    ]
+
+
+def test_an_account_s_equity_sizes_and_its_costs_are_the_positions_cost() -> None:
+    """Given, the broker's equity is what the sizer sizes from even when the engine does
+    not report equity (the snapshot still derives it), and ``costs`` fills each cost."""
+
+    class RichOnPaper(CloseFiller):
+        def account(self) -> Account:
+            positions = dict(self.broker.positions)
+            costs = {symbol: quantity * 9.5 for symbol, quantity in positions.items()}
+            return Account(self.broker.cash, positions, equity=2000, costs=costs)
+
+    raw = scenario(
+        [(1, "AAA", "10", "10", 100)],
+        [{"timestamp": 1, "symbol": "AAA", "side": "BUY"}],
+        sizer={"kind": "percent_equity", "fraction": "0.5"},
+    )
+    result = run_scenario(raw, Factory(RichOnPaper))
+    accepted = [e for e in result.events if isinstance(e, OrderAccepted)]
+    assert [e.quantity for e in accepted] == [100]  # half of 2000 at 10 (cash alone: 50)
+    assert result.final.positions[0].cost == 100 * 95000
+    assert result.final.equity == result.final.cash * 100 + 100 * 100000
+
+
+def test_limits_name_the_slippage_value_and_a_timestamp_without_bars() -> None:
+    """Unsupported settings are named with their value; a signal at a bar-less timestamp too."""
+    limits = Limits(random_slippage=False, aligned=True)
+    slipping = two_steps(costs={"max_slippage_bps": "6.5"})
+    assert "costs.max_slippage_bps=6.5 draws" in (limits.unsupported(slipping) or "")
+    gap = scenario(
+        [(1, "AAA", "10", "10", 100), (3, "AAA", "10", "10", 100)],
+        [{"timestamp": 2, "symbol": "AAA", "side": "BUY", "quantity": 1}],
+    )
+    assert "timestamp=2 has signals or cancels but no bars" in (limits.unsupported(gap) or "")
+    assert limits.unsupported(limits.adapt(gap)) is None
 
 
 def test_a_fractional_quantity_is_an_adapter_error() -> None:

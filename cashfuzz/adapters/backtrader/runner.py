@@ -1,10 +1,16 @@
-"""Drive backtrader's simulated broker with plain Python inputs.
+"""backtrader's set-up, once, and the raw driver ``cashfuzz bench`` times it with.
 
-This module is a self-contained adapter: it takes bars and market orders as
-plain dataclasses, replays them through ``backtrader`` (an optional
-dependency, imported lazily) and reports what backtrader's ``BackBroker``
-did: every fill, every rejection, the cash after each bar and the final
-positions. It imports nothing else from ``cashfuzz``.
+``cerebro_for`` is the one definition of how cashfuzz runs backtrader (imported
+lazily: it is an optional dependency): the cerebro options, an in-memory feed per
+symbol, the broker subclass that tells a ``Watcher`` of each bar and each
+notification as it happens, the commission (a rate, with an optional minimum per
+execution), a fixed slippage and a volume cap. The engine adapter
+(``backtrader.adapter``) and ``run_backtrader`` below both build on it.
+
+``run_backtrader`` takes bars and market orders as plain dataclasses, replays them
+through backtrader's ``BackBroker`` and reports what it did: every fill, every
+rejection, the cash after each bar and the final positions. This module imports
+nothing else from ``cashfuzz``.
 
 Contract summary (details in :func:`run_backtrader`):
 
@@ -74,17 +80,21 @@ import datetime as _dt
 import functools
 import importlib
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from fractions import Fraction
+from typing import Any, Final, Protocol
 
 __all__ = [
     "EPOCH",
+    "BrokerSettings",
     "BtBar",
     "BtFill",
     "BtOrder",
     "BtResult",
-    "backtrader_classes",
+    "Watcher",
+    "backtrader_module",
+    "cerebro_for",
     "run_backtrader",
 ]
 
@@ -94,9 +104,9 @@ EPOCH: Final[_dt.datetime] = _dt.datetime(2020, 1, 1)
 _FILL_MODES: Final[frozenset[str]] = frozenset({"next_open", "same_close"})
 _SIDES: Final[frozenset[str]] = frozenset({"BUY", "SELL"})
 
-# Cerebro options: only what the broker replay needs. No observers (stdstats),
+# Cerebro options: only what a broker replay needs. No observers (stdstats),
 # preloaded feeds and vectorised ("runonce") stepping, which is valid because
-# the strategy has no indicators; see "Speed" in the module docstring.
+# no strategy here has indicators; see "Speed" in the module docstring.
 _CEREBRO_OPTIONS: Final[dict[str, Any]] = {
     "stdstats": False,
     "preload": True,
@@ -108,6 +118,36 @@ _CEREBRO_OPTIONS: Final[dict[str, Any]] = {
     "tradehistory": False,
     "quicknotify": False,
 }
+
+#: A feed's columns: datetime nums, opens, highs, lows, closes, volumes (floats).
+Columns = tuple[Sequence[float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSettings:
+    """How the broker trades: starting ``cash`` and a ``commission_rate`` (0.001 = 0.1 %)
+    charged per execution, at least ``commission_min`` per execution when non-zero;
+    ``cheat_on_close`` fills market orders at their creation bar's close (``set_coc``);
+    ``slippage`` a fixed fraction of the price (``set_slippage_perc``, not clamped to
+    the bar); ``participation`` caps each execution at floor(bar volume x fraction)."""
+
+    cash: float
+    commission_rate: float
+    commission_min: float = 0.0
+    cheat_on_close: bool = False
+    slippage: float = 0.0
+    participation: Fraction | None = None
+
+
+class Watcher(Protocol):
+    """What the broker tells while ``cerebro.run()`` runs."""
+
+    def bar(self) -> None:
+        """The next bar is in; the broker has not processed it yet."""
+
+    def notified(self, order: Any) -> None:
+        """The broker notified ``order`` (a clone: its pending executions are the new
+        ones); its cash and positions are as that notification left them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,10 +307,11 @@ def _validate(
 class _Recorder:
     """Collects what backtrader reports while ``cerebro.run()`` is running."""
 
-    __slots__ = ("cash_trail", "epoch_num", "fills", "placed", "refs", "rejected")
+    __slots__ = ("broker", "cash_trail", "epoch_num", "fills", "placed", "refs", "rejected")
 
     def __init__(self, epoch_num: float) -> None:
         self.epoch_num = epoch_num
+        self.broker: Any = None
         self.fills: list[BtFill] = []
         self.rejected: list[tuple[int, str]] = []
         self.cash_trail: list[float] = []
@@ -278,7 +319,12 @@ class _Recorder:
         self.refs: dict[int, tuple[int, str, str]] = {}
         self.placed: list[Any] = []  # live backtrader orders, submission order
 
-    def on_order(self, order: Any) -> None:
+    def bar(self) -> None:
+        pass
+
+    def notified(self, order: Any) -> None:
+        if order.ref not in self.refs:  # Submitted, while buy()/sell() has not returned
+            return
         index, symbol, side = self.refs[order.ref]
         for bit in order.executed.iterpending():
             self.fills.append(
@@ -291,7 +337,7 @@ class _Recorder:
                     quantity=abs(int(bit.size)),
                     price=float(bit.price),
                     commission=float(bit.comm),
-                    cash_after=float(order.cashfuzz_cash),
+                    cash_after=float(self.broker.cash),
                 )
             )
         status = order.getstatusname()
@@ -299,11 +345,26 @@ class _Recorder:
             self.rejected.append((index, status))
 
 
-class _Runtime(NamedTuple):
+class _Participation:
+    """A backtrader filler: each execution takes at most floor(volume x fraction) shares."""
+
+    def __init__(self, fraction: Fraction) -> None:
+        self._numerator = fraction.numerator
+        self._denominator = fraction.denominator
+
+    def __call__(self, order: Any, price: float, ago: int) -> int:
+        volume = round(order.data.volume[ago])
+        cap = volume * self._numerator // self._denominator
+        return int(min(cap, abs(order.executed.remsize)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Runtime:
     bt: Any
-    feed_cls: Any
-    broker_cls: Any
-    strategy_cls: Any
+    feed: Any
+    broker: Any
+    minimum_commission: Any
+    strategy: Any
 
 
 @functools.cache
@@ -359,11 +420,12 @@ def _runtime() -> _Runtime:
             lines.openinterest[0] = 0.0
             return True
 
-    class CashStampBroker(bt.brokers.BackBroker):  # type: ignore[misc]
-        # Notifications reach the strategy only after the broker has processed
-        # the whole bar, when getcash() already includes later executions, so
-        # the cash at the moment of each notification is stamped on its clone.
+    class Broker(bt.brokers.BackBroker):  # type: ignore[misc]
+        # Tells its watcher of each bar and each notification as it happens:
+        # backtrader hands notifications to the strategy only after the whole bar,
+        # when cash and positions already include later executions.
         _fundshares: float
+        watcher: Watcher
 
         def init(self) -> None:
             super().init()
@@ -373,47 +435,104 @@ def _runtime() -> _Runtime:
             if not self._fundshares:
                 self._fundshares = 1.0
 
+        def next(self) -> None:
+            self.watcher.bar()
+            super().next()
+
         def notify(self, order: Any) -> None:
             clone = order.clone()
-            clone.cashfuzz_cash = self.cash
             self.notifs.append(clone)
+            self.watcher.notified(clone)
 
-    class Replay(bt.Strategy):  # type: ignore[misc]
-        # plan[step] lists (order index, feed, is_buy, quantity) for that bar.
-        params = (("plan", ()), ("recorder", None))
+        def _execute(
+            self,
+            order: Any,
+            ago: Any = None,
+            price: Any = None,
+            cash: Any = None,
+            position: Any = None,
+            dtcoc: Any = None,
+        ) -> Any:
+            # Each order keeps its last cash check, (cash checked against, cash
+            # needed, price), which a Margin notification is reported with.
+            if ago is None:  # the submission check's pseudo-execution
+                after = super()._execute(order, ago, price, cash, position, dtcoc)
+                order.cashfuzz_check = (cash, cash - after, order.created.price)
+                return after
+            if price is not None:
+                size = abs(order.executed.remsize)
+                if self.p.filler is not None:
+                    size = self.p.filler(order, price, ago)
+                needed = self.getcommissioninfo(order.data).getcommission(size, price)
+                if order.isbuy():
+                    needed += size * price
+                order.cashfuzz_check = (self.cash, needed, price)
+            return super()._execute(order, ago, price, cash, position, dtcoc)
 
-        def start(self) -> None:
-            self._steps = iter(self.p.plan)
-            self._rec = self.p.recorder
+    class MinimumCommission(bt.CommInfoBase):  # type: ignore[misc]
+        # a percentage of the traded value, at least `minimum`, per execution
+        params = (
+            ("stocklike", True),
+            ("commtype", bt.CommInfoBase.COMM_PERC),
+            ("percabs", True),
+            ("minimum", 0.0),
+        )
+
+        def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
+            return float(max(abs(size) * price * self.p.commission, self.p.minimum))
+
+    class Driver(bt.Strategy):  # type: ignore[misc]
+        params = (("on_next", None),)
 
         def next(self) -> None:
-            rec = self._rec
-            rec.cash_trail.append(self.broker.getcash())
-            for index, feed, is_buy, qty in next(self._steps):
-                if is_buy:
-                    order = self.buy(data=feed, size=qty)
-                    rec.refs[order.ref] = (index, feed.p.symbol, "BUY")
-                else:
-                    order = self.sell(data=feed, size=qty)
-                    rec.refs[order.ref] = (index, feed.p.symbol, "SELL")
-                rec.placed.append(order)
+            self.p.on_next(self)
 
-        def notify_order(self, order: Any) -> None:
-            self._rec.on_order(order)
-
-    return _Runtime(bt, ListFeed, CashStampBroker, Replay)
+    return _Runtime(bt, ListFeed, Broker, MinimumCommission, Driver)
 
 
-def backtrader_classes() -> tuple[Any, Any, Any]:
-    """``(backtrader module, in-memory feed class, cash-stamping broker class)``, built once.
+def backtrader_module() -> Any:
+    """The backtrader module, imported on first use; raises ImportError without it."""
+    return _runtime().bt
 
-    For adapters that drive backtrader with their own strategy. The feed takes
-    ``columns=(datetime nums, opens, highs, lows, closes, volumes)`` and
-    ``symbol``; the broker stamps ``cashfuzz_cash`` (its cash when it notified)
-    on every notification clone. Raises ImportError without backtrader.
-    """
+
+def cerebro_for(
+    settings: BrokerSettings,
+    columns: Mapping[str, Columns],
+    watcher: Watcher,
+    on_next: Callable[[Any], None],
+) -> tuple[Any, Any, dict[str, Any]]:
+    """``(cerebro, broker, feeds by symbol)``: a cerebro with cashfuzz's options, a broker
+    trading as ``settings`` say and telling ``watcher``, one daily in-memory feed per
+    symbol of ``columns`` (in that order, named by symbol), and a strategy whose
+    ``next()`` calls ``on_next(strategy)``. Raises ImportError without backtrader."""
     rt = _runtime()
-    return rt.bt, rt.feed_cls, rt.broker_cls
+    cerebro = rt.bt.Cerebro(**_CEREBRO_OPTIONS)
+    broker = rt.broker()
+    broker.watcher = watcher
+    broker.set_cash(settings.cash)
+    if settings.commission_min:
+        broker.addcommissioninfo(
+            rt.minimum_commission(
+                commission=settings.commission_rate, minimum=settings.commission_min
+            )
+        )
+    else:
+        broker.setcommission(commission=settings.commission_rate)
+    broker.set_coc(settings.cheat_on_close)
+    if settings.slippage:
+        broker.set_slippage_perc(
+            settings.slippage, slip_open=True, slip_limit=True, slip_match=True, slip_out=True
+        )
+    if settings.participation is not None:
+        broker.set_filler(_Participation(settings.participation))
+    cerebro.setbroker(broker)
+    feeds: dict[str, Any] = {}
+    for symbol, symbol_columns in columns.items():
+        feed = rt.feed(columns=symbol_columns, symbol=symbol, timeframe=rt.bt.TimeFrame.Days)
+        cerebro.adddata(feed, name=symbol)
+        feeds[symbol] = feed
+    cerebro.addstrategy(rt.strategy, on_next=on_next)
+    return cerebro, broker, feeds
 
 
 def run_backtrader(
@@ -467,16 +586,8 @@ def run_backtrader(
 
     rt = _runtime()
     epoch_num = rt.bt.date2num(EPOCH)
-    cerebro = rt.bt.Cerebro(**_CEREBRO_OPTIONS)
-    broker = rt.broker_cls()
-    broker.set_cash(float(initial_cash))
-    broker.setcommission(commission=float(commission_rate))
-    broker.set_coc(fill_at == "same_close")
-    cerebro.setbroker(broker)
-
-    feeds: dict[str, Any] = {}
-    for symbol, sym_bars in series.items():
-        columns = (
+    columns = {
+        symbol: (
             [epoch_num + b.timestamp for b in sym_bars],
             [float(b.open) for b in sym_bars],
             [float(b.high) for b in sym_bars],
@@ -484,19 +595,33 @@ def run_backtrader(
             [float(b.close) for b in sym_bars],
             [float(b.volume) for b in sym_bars],
         )
-        feed = rt.feed_cls(columns=columns, symbol=symbol, timeframe=rt.bt.TimeFrame.Days)
-        cerebro.adddata(feed, name=symbol)
-        feeds[symbol] = feed
-
+        for symbol, sym_bars in series.items()
+    }
     step_of = {ts: step for step, ts in enumerate(timestamps)}
-    plan: list[list[tuple[int, Any, bool, int]]] = [[] for _ in timestamps]
+    plan: list[list[tuple[int, BtOrder]]] = [[] for _ in timestamps]
     for index, order in enumerate(order_list):
-        plan[step_of[order.timestamp]].append(
-            (index, feeds[order.symbol], order.side == "BUY", order.quantity)
-        )
+        plan[step_of[order.timestamp]].append((index, order))
+    steps = iter(plan)
 
     recorder = _Recorder(epoch_num)
-    cerebro.addstrategy(rt.strategy_cls, plan=plan, recorder=recorder)
+    settings = BrokerSettings(
+        cash=float(initial_cash),
+        commission_rate=float(commission_rate),
+        cheat_on_close=fill_at == "same_close",
+    )
+
+    def place(strategy: Any) -> None:
+        recorder.cash_trail.append(strategy.broker.getcash())
+        for index, order in next(steps):
+            buy = order.side == "BUY"
+            placed = (strategy.buy if buy else strategy.sell)(
+                data=feeds[order.symbol], size=order.quantity
+            )
+            recorder.refs[placed.ref] = (index, order.symbol, order.side)
+            recorder.placed.append(placed)
+
+    cerebro, broker, feeds = cerebro_for(settings, columns, recorder, place)
+    recorder.broker = broker
 
     started = time.perf_counter()
     cerebro.run()
