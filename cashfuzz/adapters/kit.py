@@ -23,15 +23,16 @@ has one, equity, read live), and reports what the broker does to ``self.tape``:
 
 Conversion (``reference_engine.money``, rounding half-to-even): cash, commissions and
 amounts in currency units (float, Decimal, int or str) become cents, prices ticks of
-0.0001, equity ticks; quantities must be whole. Nothing the invariants check is
-derived: after each event the snapshot holds ``account()`` as the broker reports it
-then, and a fill's ``cash_delta`` is the change of that reported cash (in cents)
-since the previous event, so ``cash_conservation`` shows cash moving without a fill,
-and a BUY fill that takes less than its commission. An engine that reports no
-equity sets ``reports_equity = False`` (the snapshot then derives it from cash and
-marks, and the equity identity is skipped); one that reserves cash for open orders
-sets ``reserves_cash = True`` and passes ``reserved=`` to ``placed`` and
-``released=`` to ``filled`` (a terminal order releases what it still holds).
+0.0001, equity ticks (a refusal's amount needed, a cost, rounds up to the cent);
+quantities must be whole. Nothing the invariants check is derived: after each event
+the snapshot holds ``account()`` as the broker reports it then, and a fill's
+``cash_delta`` is the change of that reported cash (in cents) since the previous
+event, so ``cash_conservation`` shows cash moving without a fill, and a BUY fill that
+takes less than its commission. An engine that reports no equity sets ``reports_equity
+= False`` (the snapshot then derives it from cash and marks, and the equity identity
+is skipped); one that reserves cash for open orders sets ``reserves_cash = True`` and
+passes ``reserved=`` to ``placed`` and ``released=`` to ``filled`` (a terminal order
+releases what it still holds).
 
 Events reach ``events`` and the observer at ``flush()``: after each step for a step
 engine; for a whole-run engine, the broker runs once in ``begin(scenario)`` (its
@@ -80,6 +81,7 @@ from cashfuzz.reference_engine import (
 from cashfuzz.reference_engine.money import (
     MILLIONTHS_PER_BP,
     TICKS_PER_UNIT,
+    cost_cents,
     format_cents,
     format_fraction,
     to_cents,
@@ -441,7 +443,9 @@ class Tape:
                 order.side,
                 order.quantity - order.filled,
                 to_ticks(price),
-                to_cents(needed),
+                # a cost: rounded up, so a refusal for a fraction of a cent never reads as
+                # "needed 0.01 with cash 0.01"
+                cost_cents(to_ticks(needed)),
                 to_cents(self._account().cash if checked is None else checked),
             ),
             order_id,

@@ -23,9 +23,6 @@ ENGINES = {
     "backtesting": ("backtesting", pytest.mark.backtesting),
     "nautilus": ("nautilus_trader", pytest.mark.nautilus),
 }
-#: Engines whose findings say, in an "Engine behaviour:" sentence, what the engine did.
-#: backtrader's files come with its adapter's rewrite (issue 9); add it here then.
-BEHAVIOUR_DESCRIBED = {"backtesting", "nautilus"}
 
 
 def _require(package: str) -> None:
@@ -57,15 +54,15 @@ def test_every_finding_file_names_an_engine_and_an_invariant() -> None:
 @pytest.mark.parametrize(("path", "engine", "invariant", "package"), cases())
 def test_finding_still_fails(path: Path, engine: str, invariant: str, package: str) -> None:
     """Replayed on its engine, the finding breaks the invariant its name gives; its
-    description names that invariant and (where described) the engine behaviour."""
+    description names that invariant and, in an "Engine behaviour:" sentence, what the
+    engine did."""
     _require(package)
     found = load_scenario(path)
     result = check_scenario(found, resolve_engine(engine), fail_fast=False)
     assert invariant in {v.invariant for v in result.violations}, result.violations
     assert f"{invariant} broke" in found.description
-    if engine in BEHAVIOUR_DESCRIBED:
-        said = found.description.partition("Engine behaviour: ")[2]
-        assert len(said.split()) >= 8, found.description
+    said = found.description.partition("Engine behaviour: ")[2]
+    assert len(said.split()) >= 8, found.description
 
 
 def _declared_away(engine: str) -> set[str]:

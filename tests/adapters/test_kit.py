@@ -173,6 +173,25 @@ def test_a_refusal_names_the_cash_the_broker_checked_against() -> None:
     ]
 
 
+def test_a_refusal_rounds_what_it_needed_up_to_the_cent() -> None:
+    """A broker refusing a fill that needs 0.0101 against cash of 0.01 (backtrader's exact
+    float check) logs needed 0.02, not a "needed 0.01 with cash 0.01" that reads as funded."""
+
+    class Refuser(CloseFiller):
+        def on_step(self, step: Step) -> None:
+            for index, _signal in enumerate(step.signals):
+                self.tape.placed(index, 1)
+                self.tape.rejected(index, "Margin", needed=0.0101, price=0.0101)
+
+    raw = scenario(
+        [(1, "AAA", "0.0101", "0.0101", 100)],
+        [{"timestamp": 1, "symbol": "AAA", "side": "BUY", "quantity": 1}],
+        initial_cash="0.01",
+    )
+    refused = [e for e in run_scenario(raw, Factory(Refuser)).events if isinstance(e, FillRefused)]
+    assert [(e.needed, e.price, e.cash) for e in refused] == [(2, 101, 1)]
+
+
 def test_a_shrunk_order_is_accepted_as_resized_from_what_the_sizer_wanted() -> None:
     """With the cash cap, OrderAccepted keeps the sizer's quantity as ``requested``."""
     raw = scenario(
