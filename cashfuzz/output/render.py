@@ -97,6 +97,8 @@ def describe_event(event: Event) -> str:
         if event.quantity != event.requested:
             reason = event.reason.value if event.reason is not None else "no reason given"
             text += f", resized from {event.requested}: {reason}"
+        if not event.limit_price and not event.reserved:  # an engine that reserves nothing
+            return f"{text} (reserves nothing)"
         limit, reserved = format_ticks(event.limit_price), format_cents(event.reserved)
         return f"{text} (limit {limit}, reserves {reserved})"
     if isinstance(event, OrderRejected):

@@ -315,3 +315,15 @@ def test_scenario_text_is_never_read_as_markup(
     out = capsys.readouterr().out
     assert "bars: [red]X 10.0000" in out
     assert "[bold]literal[/bold]" in out
+
+
+def test_an_acceptance_that_reserves_nothing_says_so() -> None:
+    """An engine with no limit price and no reservation (a kit adapter of a broker that
+    reserves nothing) is shown as reserving nothing, not as 'limit 0.0000'."""
+    from cashfuzz.output.render import describe_event
+    from cashfuzz.reference_engine import OrderAccepted, Side, TimeInForce
+
+    bare = OrderAccepted(0, 1, 0, "AAPL", Side.BUY, 2, 2, 10_000, 0, 0, TimeInForce.DAY)
+    assert describe_event(bare) == "signal 0 -> order 1 BUY 2 AAPL (reserves nothing)"
+    held = bare._replace(limit_price=10_100, reserved=203)
+    assert describe_event(held).endswith("(limit 1.0100, reserves 2.03)")
