@@ -2,6 +2,6 @@
 
 from cashfuzz.errors import CashfuzzError, UsageError
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = ["CashfuzzError", "UsageError", "__version__"]
