@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from cashfuzz.cli import main
 from cashfuzz.examples import EXAMPLES, load_example
 from cashfuzz.reference_engine import Scenario, Step, load_scenario
 from cashfuzz.search.differential import compare
+from tests.adapters.engine_kit import require_engine
 
 FINDINGS = Path(__file__).resolve().parents[2] / "examples" / "findings"
 #: engine -> (package, marker), as in test_findings.py
@@ -38,11 +37,7 @@ def _plain_wide_output(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _need(engine: str) -> None:
-    package = ENGINES[engine][0]
-    if importlib.util.find_spec(package) is None:
-        if os.environ.get("CASHFUZZ_REQUIRE_ENGINES"):
-            pytest.fail(f"CASHFUZZ_REQUIRE_ENGINES is set but {package} is not installed")
-        pytest.skip(f"{package} is not installed (pip install -e '.[engines]')")
+    require_engine(ENGINES[engine][0])
 
 
 def _cases() -> list[object]:

@@ -4,8 +4,6 @@ and what each adapter declares does not apply to its engine is what the engine d
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,7 @@ import pytest
 from cashfuzz.engines import resolve_engine
 from cashfuzz.invariants import ALL_INVARIANTS, DECLARATIONS, check_scenario
 from cashfuzz.reference_engine import OrderAccepted, OrderFilled, OrderRejected, load_scenario
-from tests.adapters.engine_kit import kinds, scenario
+from tests.adapters.engine_kit import kinds, require_engine, scenario
 
 FINDINGS = Path(__file__).resolve().parents[2] / "examples" / "findings"
 #: engine name in the file name -> (package, pytest marker)
@@ -23,13 +21,6 @@ ENGINES = {
     "backtesting": ("backtesting", pytest.mark.backtesting),
     "nautilus": ("nautilus_trader", pytest.mark.nautilus),
 }
-
-
-def _require(package: str) -> None:
-    if importlib.util.find_spec(package) is None:
-        if os.environ.get("CASHFUZZ_REQUIRE_ENGINES"):
-            pytest.fail(f"CASHFUZZ_REQUIRE_ENGINES is set but {package} is not installed")
-        pytest.skip(f"{package} is not installed (pip install -e '.[engines]')")
 
 
 def cases() -> list[object]:
@@ -56,7 +47,7 @@ def test_finding_still_fails(path: Path, engine: str, invariant: str, package: s
     """Replayed on its engine, the finding breaks the invariant its name gives; its
     description names that invariant and, in an "Engine behaviour:" sentence, what the
     engine did."""
-    _require(package)
+    require_engine(package)
     found = load_scenario(path)
     result = check_scenario(found, resolve_engine(engine), fail_fast=False)
     assert invariant in {v.invariant for v in result.violations}, result.violations
@@ -73,7 +64,7 @@ def _declared_away(engine: str) -> set[str]:
 @pytest.mark.backtesting
 def test_backtesting_declares_no_lifecycle_deviation() -> None:
     """backtesting.py's adapter opts out of none of the four lifecycle invariants."""
-    _require("backtesting")
+    require_engine("backtesting")
     assert _declared_away("backtesting") == set()
 
 
@@ -84,7 +75,7 @@ def test_nautilus_answers_each_order_after_filling_the_one_before() -> None:
     the next (a SELL is judged against the position the BUY before it just made), and a
     cancel asked in on_bar meets an order it has not answered yet. With the declaration
     off, phase_order fires on exactly that."""
-    _require("nautilus_trader")
+    require_engine("nautilus_trader")
     assert _declared_away("nautilus") == {"phase_order"}
     buy_sell_buy = scenario(
         [(1, "AAA", "10", "10", 100)],
@@ -125,7 +116,7 @@ def test_nautilus_answers_each_order_after_filling_the_one_before() -> None:
 def test_backtesting_cancels_are_what_its_queue_says(monkeypatch: pytest.MonkeyPatch) -> None:
     """A cancel of a queued order is OrderCancelled because backtesting.py took it off its
     queue: with an Order.cancel() that keeps the order queued, cancel_takes_effect fires."""
-    _require("backtesting")
+    require_engine("backtesting")
     import backtesting
 
     buy_then_cancel = scenario(
@@ -148,7 +139,7 @@ def test_backtesting_cancels_are_what_its_queue_says(monkeypatch: pytest.MonkeyP
 def test_the_readme_search_reproduces_its_checked_in_finding(tmp_path: Path) -> None:
     """The README's `gate --engine nautilus --seed 1 --max-examples 200 --only
     stray_cancels_logged` shrinks to the very scenario checked in for that finding."""
-    _require("nautilus_trader")
+    require_engine("nautilus_trader")
     from cashfuzz.search.gate import run_gate
 
     result = run_gate(
@@ -172,7 +163,7 @@ def test_nautilus_locks_nothing_for_market_orders_in_flight(
 ) -> None:
     """nautilus's reserves_cash = False is what its CASH account does: with two market BUYs
     for 600.00 submitted and not yet answered, nothing of the 1,000.00 is locked."""
-    _require("nautilus_trader")
+    require_engine("nautilus_trader")
     from nautilus_trader.model.currencies import USD
     from nautilus_trader.model.enums import OrderStatus
 
@@ -200,7 +191,7 @@ def test_nautilus_locks_nothing_for_market_orders_in_flight(
 def test_the_gate_reports_what_nautilus_declares_away_as_not_applicable() -> None:
     """The gate's JUnit applicability for nautilus leaves out what its adapter declares
     (its lifecycle declaration too), built for a scenario it can run."""
-    _require("nautilus_trader")
+    require_engine("nautilus_trader")
     from cashfuzz.commands.gate import applicable_invariants
 
     applicable = applicable_invariants(resolve_engine("nautilus"))
