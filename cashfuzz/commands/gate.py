@@ -273,6 +273,8 @@ def result_to_payload(result: GateResult) -> dict[str, Any]:
         "engine": result.engine_name,
         "seed": result.seed,
         "examples_run": result.examples_run,
+        "examples_generated": result.examples_generated,
+        "shrink_checks": result.shrink_checks,
         "max_examples": result.max_examples,
         "incomplete": result.incomplete,
         "only": None if result.only is None else list(result.only),
@@ -287,6 +289,7 @@ def result_to_payload(result: GateResult) -> dict[str, Any]:
             None if result.first_failure_seconds is None else round(result.first_failure_seconds, 3)
         ),
         "examples_to_first_failure": result.examples_to_first_failure,
+        "checks_after_first_failure": result.checks_after_first_failure,
         "counterexample_path": (
             None if result.counterexample_path is None else str(result.counterexample_path)
         ),
@@ -309,34 +312,64 @@ def result_to_payload(result: GateResult) -> dict[str, Any]:
     return payload
 
 
+def budget_line(result: GateResult) -> str:
+    """The run's first line: examples generated against --max-examples, and apart from
+    them the checks Hypothesis made to shrink the failures (not part of the budget)."""
+    head = f"cashfuzz gate: engine {result.engine_name}, seed {result.seed}: "
+    stopped = " (stopped by the time limit)" if result.budget_exhausted else ""
+    seconds = f"in {result.elapsed_seconds:.1f} s{stopped}"
+    if result.examples_to_first_failure is None:
+        return f"{head}{result.examples_generated} of {result.max_examples} examples {seconds}"
+    return (
+        f"{head}{result.examples_generated} examples generated (at most {result.max_examples}), "
+        f"then {result.shrink_checks} checks to shrink the failures, {seconds}"
+    )
+
+
+def failure_summary(result: GateResult) -> list[str]:
+    """What broke: failing examples, the invariant each file was shrunk for and every
+    invariant that file breaks, and where in the search the first failure came."""
+    files = result.counterexamples
+    broken = {name for found in files for name in found.broken}
+    lines = [
+        f"FAILED: {result.failing_examples} distinct failing example(s); {len(broken)} "
+        f"invariant(s) broken in the {len(files)} counterexample file(s)"
+    ]
+    if result.examples_to_first_failure is not None and result.first_failure_seconds is not None:
+        lines.append(
+            f"  first failure: generated example {result.examples_to_first_failure}, "
+            f"after {result.first_failure_seconds:.2f} s"
+        )
+    by_invariant = {found.invariant: found for found in files}
+    for name, count in result.invariant_counts:
+        line = f"  {name}: first to break in {count} failing example(s)"
+        found = by_invariant.get(name)
+        others = [] if found is None else [other for other in found.broken if other != name]
+        if others:
+            line += f"; its file also breaks {', '.join(others)}"
+        lines.append(line)
+    return lines
+
+
 def print_result(console: Console, result: GateResult) -> None:
     """Say what broke, where each counterexample is, the first one's ledger, and how to
     replay each; or that the whole budget held, or that it was cut short."""
-    stopped = " (stopped by the time limit)" if result.budget_exhausted else ""
-    console.print(
-        plain(
-            f"cashfuzz gate: engine {result.engine_name}, seed {result.seed}: "
-            f"{result.examples_run} of {result.max_examples} examples "
-            f"in {result.elapsed_seconds:.1f} s{stopped}",
-            "bold",
-        ),
-        soft_wrap=True,
-    )
+    console.print(plain(budget_line(result), "bold"), soft_wrap=True)
     if result.only is not None:
         others = len(ALL_INVARIANTS) - len(result.only)
         console.print(
             Text(
-                f"checked only {', '.join(result.only)} (--only); the other {others} "
-                "invariant(s) were not checked"
+                f"searched only for {', '.join(result.only)} (--only); the other {others} "
+                "invariant(s) were not searched for"
             ),
             soft_wrap=True,
         )
-    if result.not_applicable:
+    # under --only the others were not searched for: whether they apply says nothing
+    searched = ALL_INVARIANTS if result.only is None else result.only
+    declined = [name for name in result.not_applicable if name in searched]
+    if declined:
         console.print(
-            Text(
-                f"not applicable (the engine declares it deviates): "
-                f"{', '.join(result.not_applicable)}"
-            ),
+            Text(f"not applicable (the engine declares it deviates): {', '.join(declined)}"),
             soft_wrap=True,
         )
     if result.ok:
@@ -354,22 +387,9 @@ def print_result(console: Console, result: GateResult) -> None:
             )
         )
         return
-    console.print(
-        Text(
-            f"FAILED: {result.failing_examples} distinct failing example(s), "
-            f"{len(result.counterexamples)} invariant(s) broken",
-            style="bold red",
-        )
-    )
-    if result.first_failure_seconds is not None:
-        console.print(
-            Text(
-                f"  first failure after {result.examples_to_first_failure} example(s) "
-                f"in {result.first_failure_seconds:.2f} s"
-            )
-        )
-    for name, count in result.invariant_counts:
-        console.print(Text(f"  {name} broke first in {count} example(s)", style="red"))
+    for line in failure_summary(result):
+        style = "bold red" if line.startswith("FAILED") else "red"
+        console.print(plain(line, style), soft_wrap=True)
     if result.shrink_cut_short:
         console.print(
             Text(
@@ -379,6 +399,14 @@ def print_result(console: Console, result: GateResult) -> None:
         )
     first = result.counterexamples[0]
     console.print()
+    if result.only is not None:
+        console.print(
+            Text(
+                "the run below replays the first counterexample as `cashfuzz run FILE` "
+                "does: it checks every invariant, not only the --only ones"
+            ),
+            soft_wrap=True,
+        )
     render_run(console, first.recorded, source=str(first.path), engine=result.engine_name)
     console.print()
     for found in result.counterexamples:

@@ -48,6 +48,8 @@ def junit_xml(result: GateResult, *, applicable: Collection[str] = ALL_INVARIANT
         ("engine", result.engine_name),
         ("seed", str(result.seed)),
         ("examples_run", str(result.examples_run)),
+        ("examples_generated", str(result.examples_generated)),
+        ("shrink_checks", str(result.shrink_checks)),
         ("max_examples", str(result.max_examples)),
         ("only", "" if result.only is None else ",".join(result.only)),
     ):
@@ -85,7 +87,7 @@ def junit_xml(result: GateResult, *, applicable: Collection[str] = ALL_INVARIANT
                 "error",
                 type="Incomplete",
                 message=(
-                    f"the time limit stopped the search after {result.examples_run} of "
+                    f"the time limit stopped the search after {result.examples_generated} of "
                     f"{result.max_examples} examples: nothing proven"
                 ),
             )

@@ -6,7 +6,9 @@ test's source, as ``derandomize`` would, nor on earlier runs): the same seed
 finds and shrinks to the same counterexamples, byte for byte, unless a time limit
 cut the search short.
 
-Budget: the search checks ``max_examples`` scenarios. A time limit
+Budget: the search generates at most ``max_examples`` scenarios (``examples_generated``);
+the checks Hypothesis makes while shrinking the failures are counted apart
+(``shrink_checks``), and ``examples_run`` is their sum. A time limit
 (``budget_seconds``) is opt-in; when it stops the search before the example
 budget ran and nothing broke, the result is ``incomplete``, never a pass.
 
@@ -29,12 +31,14 @@ checks them, and it fails there because the invariant it was found for still bre
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
@@ -87,7 +91,12 @@ class GateResult:
     ``first_failure_seconds`` (from the start of the run until the first failing
     example had been checked) and ``examples_to_first_failure`` (examples checked
     up to and including it) are None when nothing failed. ``incomplete`` is set when
-    the search stopped before ``max_examples`` with nothing found: not a pass."""
+    the search stopped before ``max_examples`` with nothing found: not a pass.
+
+    ``examples_run`` counts every check; ``examples_generated`` (at most
+    ``max_examples``) those Hypothesis generated, the search for other broken
+    invariants after the first failure included; ``shrink_checks`` the rest, made
+    while shrinking the failures."""
 
     engine_name: str
     seed: int
@@ -105,6 +114,24 @@ class GateResult:
     only: tuple[str, ...] | None = None
     #: the invariants the engine declared do not apply to it (skipped in every example)
     not_applicable: tuple[str, ...] = ()
+    #: the checks of generated examples (None: all of ``examples_run``)
+    generated: int | None = None
+
+    @property
+    def examples_generated(self) -> int:
+        """The examples Hypothesis generated: at most ``max_examples``."""
+        return self.examples_run if self.generated is None else self.generated
+
+    @property
+    def shrink_checks(self) -> int:
+        """The checks made while shrinking the failures, beyond the generated examples."""
+        return self.examples_run - self.examples_generated
+
+    @property
+    def checks_after_first_failure(self) -> int:
+        """The checks after the first failing example (bounded by ``--shrink-examples``)."""
+        first = self.examples_to_first_failure
+        return 0 if first is None else self.examples_run - first
 
     @property
     def checked_invariants(self) -> tuple[str, ...]:
@@ -120,7 +147,7 @@ class GateResult:
 
     @property
     def incomplete(self) -> bool:
-        return not self.counterexamples and self.examples_run < self.max_examples
+        return not self.counterexamples and self.examples_generated < self.max_examples
 
     @property
     def invariants_hit(self) -> tuple[str, ...]:
@@ -169,6 +196,7 @@ class _Tracker:
     shrink_seconds: float | None
     shrink_examples: int
     examples_run: int = 0
+    generated: int = 0
     calls_after_failure: int = 0
     first_failure_at: float | None = None
     first_failure_checked_at: float | None = None
@@ -241,6 +269,23 @@ def _is_final_replay() -> bool:
         return True
 
 
+def _hypothesis_phase() -> str | None:
+    """The phase Hypothesis is in (``generate`` or ``shrink``), or None when that cannot
+    be told.
+
+    Hypothesis has no public way to ask; its runner keeps the phase in
+    ``_current_phase``, found on the call stack. Only the gate's budget accounting uses
+    it: when it cannot be found, the checks after the first failure all count as
+    shrinking and none is skipped."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        phase = getattr(frame.f_locals.get("self"), "_current_phase", None)
+        if isinstance(phase, str):
+            return phase
+        frame = frame.f_back
+    return None
+
+
 def _first_problem(result: CheckResult) -> str:
     if result.violations:
         return result.violations[0].invariant
@@ -304,7 +349,7 @@ def run_gate(
     ``shrink_examples`` bounds the checks after the first failure, ``shrink_seconds``
     (default: none) their time. ``every_invariant=False``
     stops at the first broken invariant instead of searching on for the others.
-    ``on_progress(examples_run, failing_examples)`` is called after every check. With
+    ``on_progress(examples_generated, failing_examples)`` is called after every check. With
     ``oracle`` (``--oracle reference``) a scenario also fails when the engine's event
     log differs from that engine's (the pseudo-invariant ``oracle_reference``).
     ``only`` checks just the named invariants (crashes are always findings).
@@ -334,6 +379,13 @@ def run_gate(
     def holds_every_invariant(scenario: Scenario) -> None:
         final = _is_final_replay()
         now = time.monotonic()
+        phase = None if tracker.first_failure_at is None or final else _hypothesis_phase()
+        if phase == "generate" and tracker.generated >= max_examples:
+            # Hypothesis counts only passing examples against max_examples and goes on
+            # generating after a failure; the gate checks at most max_examples generated
+            # scenarios, as --max-examples promises: the extra ones pass unchecked and
+            # uncounted, which ends the generate phase
+            return
         if tracker.first_failure_at is None:
             if tracker.generate_until is not None and now > tracker.generate_until:
                 tracker.budget_exhausted = True
@@ -350,6 +402,8 @@ def run_gate(
                 raise _BudgetSpent
         if not final:
             tracker.examples_run += 1
+            if tracker.first_failure_at is None or phase == "generate":
+                tracker.generated += 1
         result = checked(scenario, factory, fail_fast=True, determinism=True, only=selected)
         tracker.not_applicable.update(result.not_applicable)
         if selected is not None:
@@ -358,7 +412,7 @@ def run_gate(
             result = with_oracle(result, oracle_factory)
         if on_progress is not None:
             new = not result.ok and scenario_digest(scenario) not in tracker.failing
-            on_progress(tracker.examples_run, len(tracker.failing) + new)
+            on_progress(tracker.generated, len(tracker.failing) + new)
         if result.ok:
             return
         problem = _first_problem(result)
@@ -403,6 +457,7 @@ def run_gate(
         engine_name=engine_name,
         seed=seed,
         examples_run=tracker.examples_run,
+        generated=tracker.generated,
         max_examples=max_examples,
         failing_examples=len(tracker.failing),
         invariant_counts=tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),

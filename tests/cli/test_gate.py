@@ -79,7 +79,7 @@ def test_report_says_when_the_first_failure_came(
     assert 1 <= first <= payload["examples_run"]
     assert isinstance(payload["first_failure_seconds"], float)
     assert main(["gate", "--engine", "naive", "--seed", "7", *QUICK, "--out", str(tmp_path)]) == 1
-    assert f"first failure after {first} example(s) in " in capsys.readouterr().out
+    assert f"first failure: generated example {first}, after " in capsys.readouterr().out
     ok_code, passed = _gate_json(
         capsys, "--engine", "reference", "--max-examples", "5", "--out", str(tmp_path / "ok")
     )
