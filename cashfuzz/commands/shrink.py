@@ -27,6 +27,7 @@ from cashfuzz.errors import EXIT_VIOLATION, UsageError
 from cashfuzz.invariants import ALL_INVARIANTS, check_scenario
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.results import RecordedCheck, check_recorded, result_to_json
+from cashfuzz.output.safe import plain
 from cashfuzz.provenance import TRUST_FLAG, choose_engine
 from cashfuzz.reference_engine import load_scenario
 from cashfuzz.search.findings import save_counterexample
@@ -162,8 +163,11 @@ def shrink(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
         console = make_console()
-        console.print(Text(f"cashfuzz shrink: {args.scenario} on engine {engine}", style="bold"))
-        console.print(Text(f"keeps: {result.failure}"))
+        # piped, a line with a path, an engine spec or a command is never wrapped (soft_wrap)
+        console.print(
+            plain(f"cashfuzz shrink: {args.scenario} on engine {engine}", "bold"), soft_wrap=True
+        )
+        console.print(plain(f"keeps: {result.failure}"), soft_wrap=True)
         console.print(Text(f"before: {result.before}"))
         console.print(Text(f"after:  {result.after}"))
         console.print(
@@ -171,7 +175,7 @@ def shrink(args: argparse.Namespace) -> int:
                 f"{result.checks} checks in {result.seconds:.1f} s, stopped by {result.stopped_by}"
             )
         )
-        console.print(Text(f"shrunk: {written}"))
+        console.print(plain(f"shrunk: {written}"), soft_wrap=True)
         console.print()
         render_run(console, recorded, source=str(written), engine=engine)
         if recorded.result.ok:
@@ -183,7 +187,7 @@ def shrink(args: argparse.Namespace) -> int:
                 )
             )
         console.print()
-        console.print(Text(f"replay: {command}", style="bold"))
+        console.print(plain(f"replay: {command}", "bold"), soft_wrap=True)
     return EXIT_VIOLATION
 
 

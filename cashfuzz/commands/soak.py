@@ -22,6 +22,7 @@ from cashfuzz.engines import ENGINE_SPECS, resolve_engine
 from cashfuzz.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.results import result_to_json
+from cashfuzz.output.safe import plain
 from cashfuzz.search.shrink import ShrinkLimits
 from cashfuzz.search.soak import SoakResult, run_soak
 from cashfuzz.search.soak_generator import MIXES
@@ -107,7 +108,7 @@ def soak(args: argparse.Namespace) -> int:
         scenarios=args.scenarios,
         mix=MIXES[args.mix],
         shrink_limits=ShrinkLimits(seconds=args.shrink_seconds),
-        progress=lambda message: progress.print(f"[dim]soak: {message}[/dim]"),
+        progress=lambda message: progress.print(plain(f"soak: {message}", "dim"), soft_wrap=True),
     )
     if args.json:
         sys.stdout.write(json.dumps(result_to_payload(result), indent=2) + "\n")
@@ -170,13 +171,15 @@ def result_to_payload(result: SoakResult) -> dict[str, Any]:
 def print_result(console: Console, result: SoakResult) -> None:
     """What was checked, what broke, where the files are, and how to replay."""
     sizes = ", ".join(f"{count:,} {name}" for name, count in result.by_size) or "none"
+    # piped, a line with a path, an engine spec or a command is never wrapped (soft_wrap)
     console.print(
-        Text(
+        plain(
             f"cashfuzz soak: engine {result.engine_name}, seed {result.seed}: "
             f"{result.scenarios_checked:,} scenarios ({sizes}), {result.events_checked:,} "
             f"events, {result.steps_checked:,} steps checked in {result.elapsed_seconds:.1f} s",
-            style="bold",
-        )
+            "bold",
+        ),
+        soft_wrap=True,
     )
     if result.largest is not None:
         console.print(Text(f"  largest scenario: {result.largest}"))
@@ -189,17 +192,17 @@ def print_result(console: Console, result: SoakResult) -> None:
         elif result.interrupted:
             console.print(Text("interrupted: nothing failed so far, nothing proven", style="bold"))
         elif result.gave_up is not None:
-            console.print(Text(f"gave up: {result.gave_up}", style="bold red"))
+            console.print(plain(f"gave up: {result.gave_up}", "bold red"), soft_wrap=True)
         return
     console.print(
-        Text(
+        plain(
             f"FAILED at scenario {finding.index} after {finding.seconds_to_failure:.2f} s: "
             f"{finding.message}",
-            style="bold red",
+            "bold red",
         ),
         soft_wrap=True,
     )
-    console.print(Text(f"as generated: {finding.original_path}"))
+    console.print(plain(f"as generated: {finding.original_path}"), soft_wrap=True)
     shrink = finding.shrink
     if shrink is None or finding.shrunk_path is None:
         console.print(
@@ -212,10 +215,11 @@ def print_result(console: Console, result: SoakResult) -> None:
     else:
         console.print(Text(f"  {shrink.before}"))
         console.print(
-            Text(
+            plain(
                 f"shrunk ({shrink.checks} checks in {shrink.seconds:.1f} s, stopped by "
                 f"{shrink.stopped_by}): {finding.shrunk_path}"
-            )
+            ),
+            soft_wrap=True,
         )
         console.print(Text(f"  {shrink.after}"))
     if result.interrupted:
@@ -226,4 +230,4 @@ def print_result(console: Console, result: SoakResult) -> None:
             console, finding.recorded, source=str(finding.shrunk_path), engine=result.engine_name
         )
     console.print()
-    console.print(Text(f"replay: {finding.replay_command}", style="bold"))
+    console.print(plain(f"replay: {finding.replay_command}", "bold"), soft_wrap=True)
