@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cashfuzz.commands.run import refuse_unrunnable
 from cashfuzz.engines import ENGINE_SPECS
 from cashfuzz.errors import UsageError
 from cashfuzz.invariants import check_scenario
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         choice = choose_engine(
             scenario, args.engine, trust_recorded=args.trust_recorded_engine, where=str(path)
         )
+        refuse_unrunnable(scenario, choice.factory, source=str(path), spec=choice.spec)
         checked = check_scenario(scenario, choice.factory)
         results.append(
             {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from typing import Any
 
@@ -19,6 +20,7 @@ from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.report import check_report_path, write_report
 from cashfuzz.output.results import check_recorded, result_to_json
 from cashfuzz.provenance import TRUST_FLAG, choose_engine
+from cashfuzz.reference_engine import EngineFactory, Scenario, ScenarioError
 
 
 def register(subparsers: Any) -> None:
@@ -72,6 +74,32 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def refuse_unrunnable(
+    scenario: Scenario, factory: EngineFactory, *, source: str, spec: str | None
+) -> None:
+    """Raise ScenarioError, saying what to change, when ``factory`` declares (with its
+    ``unsupported``) that its engine cannot run ``scenario``; nothing otherwise.
+
+    The engine's own reason names the field; this adds the ways out: edit that setting,
+    or let cashfuzz adapt the scenario (``diff --adapt``, and the gate always does)."""
+    unsupported = getattr(factory, "unsupported", None)
+    problem = None if unsupported is None else unsupported(scenario)
+    if problem is None:
+        return
+    engine = spec or "reference"
+    if source.startswith("example "):
+        where, diff = "the scenario", f"--example {shlex.quote(source.removeprefix('example '))}"
+    else:
+        where, diff = "the file", shlex.quote(source)
+    raise ScenarioError(
+        f"{source}: engine {engine} cannot run this scenario as written: {problem}. "
+        f"Change that setting in {where}, or let cashfuzz adapt the scenario to the engine: "
+        f"`cashfuzz diff {diff} --against {shlex.quote(engine)} --adapt` runs both engines on "
+        f"the nearest scenario {engine} can run, and `cashfuzz gate --engine "
+        f"{shlex.quote(engine)}` adapts every scenario it generates"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Check the scenario and print it; the exit status says whether it held."""
     scenario, source = scenario_from_arguments(args)
@@ -79,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if choice.spec is not None:
         # --engine naive / reference set the mode: show the config the engine ran with
         scenario = pin_engine_mode(scenario, choice.spec)
+    refuse_unrunnable(scenario, choice.factory, source=source, spec=choice.spec)
     report_path = None if args.report is None else check_report_path(args.report)
     engine = (
         f"{choice.spec} ({choice.source})"

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from cashfuzz import provenance
 from cashfuzz.commands.gate import _positive_float, _positive_int
+from cashfuzz.commands.run import refuse_unrunnable
 from cashfuzz.engines import ENGINE_SPECS, pin_engine_mode
 from cashfuzz.errors import EXIT_VIOLATION, UsageError
 from cashfuzz.invariants import ALL_INVARIANTS, check_scenario
@@ -122,6 +123,7 @@ def shrink(args: argparse.Namespace) -> int:
         scenario = pin_engine_mode(scenario, choice.spec)
     factory = choice.factory
     engine = choice.label
+    refuse_unrunnable(scenario, factory, source=str(args.scenario), spec=choice.spec)
     checked = check_scenario(scenario, factory, fail_fast=False, determinism=True)
     failures = failures_of(checked)
     if not failures:
