@@ -69,6 +69,10 @@ class LifecycleLog:
     #: the current step's timestamp and the rank of the latest phase seen in it
     step: Timestamp | None = None
     phase: int = -1
+    #: for messages: the latest event of that phase, and the event that held the step's
+    #: latest phase before it (why a fill or expiry counts as at the close)
+    phase_event: Event | None = None
+    before_phase_event: Event | None = None
 
     def rank(self, event: Event) -> int:
         """The phase ``event`` belongs to, given the phases already seen in its step."""
@@ -88,7 +92,12 @@ class LifecycleLog:
         rank = self.rank(event)
         if event.timestamp != self.step:
             self.step, self.phase = event.timestamp, rank
+            self.phase_event, self.before_phase_event = event, None
         else:
+            if rank > self.phase:
+                self.before_phase_event = self.phase_event
+            if rank >= self.phase:
+                self.phase_event = event
             self.phase = max(self.phase, rank)
         if isinstance(event, OrderAccepted):
             self.issued.setdefault(event.order_id, event.timestamp)
@@ -144,12 +153,26 @@ def phase_order(
         return None
     rank = log.rank(event)
     if rank < log.phase:
+        # name the events seen: an engine that never fills at the close can still have
+        # a fill counted there (one after the step's expiries, marks or signals)
+        seen = "an earlier event" if log.phase_event is None else _named(log.phase_event)
+        why = f" ({PHASES[log.phase]})"
+        if log.phase in (_CLOSE_FILLS, _CLOSE_EXPIRIES) and log.before_phase_event is not None:
+            why = (
+                f", which counts among {PHASES[log.phase]} because it came after "
+                f"{_named(log.before_phase_event)}"
+            )
         return (
-            f"{type(event).__name__} at {event.timestamp!r} belongs to {PHASES[rank]}, "
-            f"but the step had already reached {PHASES[log.phase]}: documented order is "
-            + " -> ".join(PHASES)
+            f"{type(event).__name__} at {event.timestamp!r} belongs to {PHASES[rank]}, but the "
+            f"step had already logged {seen}{why}: documented order is " + " -> ".join(PHASES)
         )
     return None
+
+
+def _named(event: Event) -> str:
+    order_id = getattr(event, "order_id", None)
+    name = type(event).__name__
+    return name if order_id is None else f"{name} of order {order_id}"
 
 
 def order_ids_unique(

@@ -234,3 +234,25 @@ def test_orders_state_after_reference_cancel_is_cancelled() -> None:
     order = RICH[at].after.order(event.order_id)
     assert order is not None
     assert order.state is OrderState.CANCELLED
+
+
+def test_phase_order_names_the_events_that_placed_a_fill_at_the_close() -> None:
+    """An engine that expires before it fills has its fill counted at the close; the
+    message names the fill and the expiry it followed, not a phase the engine never has."""
+    from cashfuzz.reference_engine import MarketUpdated, OrderExpired, OrderFilled, Side
+
+    snapshot = RICH[0].before
+    events: list[Event] = [
+        OrderExpired(5, 1, 0),
+        OrderFilled(5, 2, "AAPL", Side.BUY, 1, 100, 0, -1, 1, 1, 0),
+        MarketUpdated(5, (("AAPL", 100),)),
+    ]
+    found = [
+        f for f in _findings([(snapshot, e, snapshot) for e in events]) if f[1] == "phase_order"
+    ]
+    assert [index for index, _, _ in found] == [2]
+    message = found[0][2]
+    assert message.startswith("MarketUpdated at 5 belongs to marks, but the step had already ")
+    assert "logged OrderFilled of order 2, which counts among fills at the close" in message
+    assert "because it came after OrderExpired of order 1" in message
+    assert "already reached" not in message
