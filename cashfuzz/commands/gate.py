@@ -31,6 +31,7 @@ from cashfuzz.output.results import result_to_json
 from cashfuzz.output.safe import plain
 from cashfuzz.reference_engine import EngineFactory
 from cashfuzz.search.gate import (
+    CRASH,
     DEFAULT_SHRINK_EXAMPLES,
     GateResult,
     run_gate,
@@ -330,10 +331,13 @@ def failure_summary(result: GateResult) -> list[str]:
     """What broke: failing examples, the invariant each file was shrunk for and every
     invariant that file breaks, and where in the search the first failure came."""
     files = result.counterexamples
-    broken = {name for found in files for name in found.broken}
+    broken = {name for found in files for name in found.broken if name != CRASH}
+    what = [f"{len(broken)} invariant(s) broken"] if broken else []
+    if any(CRASH in found.broken for found in files):
+        what.insert(0, "the engine crashed")
     lines = [
-        f"FAILED: {result.failing_examples} distinct failing example(s); {len(broken)} "
-        f"invariant(s) broken in the {len(files)} counterexample file(s)"
+        f"FAILED: {result.failing_examples} distinct failing example(s); {' and '.join(what)} "
+        f"in the {len(files)} counterexample file(s)"
     ]
     if result.examples_to_first_failure is not None and result.first_failure_seconds is not None:
         lines.append(
@@ -342,7 +346,8 @@ def failure_summary(result: GateResult) -> list[str]:
         )
     by_invariant = {found.invariant: found for found in files}
     for name, count in result.invariant_counts:
-        line = f"  {name}: first to break in {count} failing example(s)"
+        first = "the engine crashed first" if name == CRASH else f"{name}: first to break"
+        line = f"  {first} in {count} failing example(s)"
         found = by_invariant.get(name)
         others = [] if found is None else [other for other in found.broken if other != name]
         if others:

@@ -119,3 +119,15 @@ def test_only_says_the_counterexample_run_checks_every_invariant(
     assert "searched only for accepted_orders_funded (--only); the other 18 invariant(s)" in text
     assert "not applicable" not in text.split("cashfuzz run: ")[0]
     assert "it checks every invariant, not only the --only ones" in text
+
+
+def test_a_crash_is_not_counted_as_an_invariant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An engine that only crashes reads 'the engine crashed', not '1 invariant(s) broken'."""
+    argv = ["gate", "--engine", "zoo:unknown_cancel_crashes", "--max-examples", "300"]
+    assert main([*argv, "--out", str(tmp_path)]) == 1
+    text = capsys.readouterr().out
+    assert "; the engine crashed in the 1 counterexample file(s)" in text
+    assert "  the engine crashed first in " in text
+    assert "invariant(s) broken" not in text
