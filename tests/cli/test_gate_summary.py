@@ -131,3 +131,20 @@ def test_a_crash_is_not_counted_as_an_invariant(
     assert "; the engine crashed in the 1 counterexample file(s)" in text
     assert "  the engine crashed first in " in text
     assert "invariant(s) broken" not in text
+
+
+def test_without_hypothesis_phase_the_checks_after_a_failure_count_as_shrinking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where Hypothesis's phase cannot be read, the examples before the first failure are
+    the generated ones and every later check counts apart: still never over the budget."""
+    from cashfuzz.search import gate
+
+    assert gate._hypothesis_phase() is None  # outside a Hypothesis run
+    monkeypatch.setattr(gate, "_hypothesis_phase", lambda: None)
+    result = run_gate(
+        resolve_engine("naive"), seed=0, max_examples=100, out_dir=tmp_path, engine_name="naive"
+    )
+    assert result.counterexamples
+    assert result.examples_generated == result.examples_to_first_failure
+    assert result.shrink_checks == result.checks_after_first_failure > 0
