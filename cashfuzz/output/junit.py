@@ -1,7 +1,8 @@
 """A gate run as a JUnit XML report, the format CI systems display as test results.
 
-One testcase per invariant checked: a failure for each that broke (its message,
-the counterexample file and the replay command), a ``crash`` testcase when the
+One testcase per invariant checked: a failure for each that broke or that a written
+counterexample file breaks (its message, the counterexample file and the replay
+command), a ``crash`` testcase when the
 engine raised (with its traceback), skipped for invariants that do not apply to
 the engine or were not checked (``--only``), and an error on every testcase when a
 time limit stopped the search before its budget (that run proved nothing). All text
@@ -34,6 +35,13 @@ def junit_xml(result: GateResult, *, applicable: Collection[str] = ALL_INVARIANT
     """The JUnit XML document for ``result``; invariants not in ``applicable`` are skipped."""
     classname = visible(f"cashfuzz.gate.{result.engine_name}")
     found = {item.invariant: item for item in result.counterexamples}
+    # an invariant a written file breaks though it never broke first fails too (the file
+    # shows it), unless --only left it out of the search: that one says so and is skipped
+    also = {name: item for item in result.counterexamples for name in item.broken}
+    searched = ALL_INVARIANTS if result.only is None else result.only
+    for name, holder in also.items():
+        if name in searched:
+            found.setdefault(name, holder)
     names = list(ALL_INVARIANTS)
     if CRASH in found or CRASH in result.invariants_hit:
         names.append(CRASH)
@@ -67,7 +75,8 @@ def junit_xml(result: GateResult, *, applicable: Collection[str] = ALL_INVARIANT
             failure.set("message", visible(_message(item, name)))
             lines = [
                 _message(item, name),
-                f"counterexample: {item.path}",
+                f"counterexample: {item.path}"
+                + ("" if item.invariant == name else f" (shrunk for {item.invariant})"),
                 f"replay: {item.replay_command}",
             ]
             if item.recorded.result.traceback:
@@ -75,11 +84,10 @@ def junit_xml(result: GateResult, *, applicable: Collection[str] = ALL_INVARIANT
             failure.text = visible("\n".join(lines), keep_newlines=True)
         elif name not in result.checked_invariants and name != CRASH:
             skipped += 1
-            ET.SubElement(
-                case,
-                "skipped",
-                message=f"not checked: the gate ran with --only {' '.join(result.only or ())}",
-            )
+            message = f"not checked: the gate ran with --only {' '.join(result.only or ())}"
+            if name in also:
+                message += f"; the counterexample file for {also[name].invariant} breaks it too"
+            ET.SubElement(case, "skipped", message=visible(message))
         elif result.incomplete:
             errors += 1
             ET.SubElement(
