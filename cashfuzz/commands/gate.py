@@ -283,6 +283,8 @@ def result_to_payload(result: GateResult) -> dict[str, Any]:
         "not_applicable": list(result.not_applicable),
         "failing_examples": result.failing_examples,
         "invariants": dict(result.invariant_counts),
+        # every invariant the written files break (``invariants`` counts what broke first)
+        "broken": list(result.broken_in_files),
         "elapsed_seconds": round(result.elapsed_seconds, 3),
         "budget_exhausted": result.budget_exhausted,
         "shrink_cut_short": result.shrink_cut_short,
@@ -331,9 +333,9 @@ def failure_summary(result: GateResult) -> list[str]:
     """What broke: failing examples, the invariant each file was shrunk for and every
     invariant that file breaks, and where in the search the first failure came."""
     files = result.counterexamples
-    broken = {name for found in files for name in found.broken if name != CRASH}
+    broken = [name for name in result.broken_in_files if name != CRASH]
     what = [f"{len(broken)} invariant(s) broken"] if broken else []
-    if any(CRASH in found.broken for found in files):
+    if CRASH in result.broken_in_files:
         what.insert(0, "the engine crashed")
     lines = [
         f"FAILED: {result.failing_examples} distinct failing example(s); {' and '.join(what)} "

@@ -150,6 +150,14 @@ class GateResult:
         return not self.counterexamples and self.examples_generated < self.max_examples
 
     @property
+    def broken_in_files(self) -> tuple[str, ...]:
+        """Every invariant (or ``crash``) the written counterexamples break, once each, in
+        ``ALL_INVARIANTS`` order (``oracle_reference`` and ``crash`` last)."""
+        names = {name for found in self.counterexamples for name in found.broken}
+        order = {name: rank for rank, name in enumerate(ALL_INVARIANTS)}
+        return tuple(sorted(names, key=lambda name: (order.get(name, len(order)), name)))
+
+    @property
     def invariants_hit(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.invariant_counts)
 

@@ -90,6 +90,7 @@ def test_summary_counts_failing_examples_and_every_invariant_the_files_break(
     files = payload["counterexamples"]
     broken = {name for found in files for name in found["broken"]}
     assert len(broken) > len(files)  # the naive race also breaks the lifecycle
+    assert set(payload["broken"]) == broken
     assert main(["gate", *NAIVE, "--out", str(tmp_path)]) == 1
     text = capsys.readouterr().out
     assert (
