@@ -282,10 +282,15 @@ class Tape:
 
     def size(self, signal: Signal) -> int:
         """The quantity a typical strategy on this broker orders for ``signal`` (0: the
-        rejection is logged and the adapter places nothing). A signal's own quantity is
-        taken as it is; a BUY without one for a symbol with no bar yet is rejected
-        NO_PRICE, as the reference engine rejects it."""
+        rejection is logged and the adapter places nothing). A BUY for a symbol with no
+        bar yet is rejected NO_PRICE, as the reference engine rejects it; otherwise a
+        signal's own quantity is taken as it is. (An adapter that places an order without
+        a price anyway may: ``placed`` and ``submitted`` need no mark.)"""
         self._mark()
+        if signal.side is Side.BUY and signal.symbol not in self._marks:
+            detail = f"no bar of {signal.symbol} seen yet"
+            self._reject_signal(0, Reason.NO_PRICE, detail)
+            return 0
         if signal.quantity is not None:
             return signal.quantity
         account = self._account()
@@ -296,10 +301,7 @@ class Tape:
                 self._reject_signal(0, Reason.NOTHING_TO_SELL, detail)
                 return 0
             return held
-        reference = self._marks.get(signal.symbol)
-        if reference is None:  # as the reference engine: nothing to size a BUY from
-            self._reject_signal(0, Reason.NO_PRICE, f"no bar of {signal.symbol} seen yet")
-            return 0
+        reference = self._marks[signal.symbol]  # a BUY without one was rejected above
         cash = to_cents(account.cash)
         equity = self._equity(account, cash) if account.equity is None else to_ticks(account.equity)
         strength = Fraction(1) if signal.strength is None else Fraction(signal.strength)
@@ -943,8 +945,16 @@ class WholeRunEngine(KitEngine):
             raise RuntimeError("a whole-run engine runs once; build a new one")
         self._ran = True
         self.tape.steps.extend(steps)
-        bars = tuple(bar for step in self.tape.steps for bar in step.bars)
-        problem = self.limits.unsupported(Scenario(self.config, bars))
+        steps = self.tape.steps
+        # the whole scenario, signals and cancels too: a timestamp with signals but no bars
+        # is refused here, before the broker runs, not met inside it
+        whole_run = Scenario(
+            self.config,
+            tuple(bar for step in steps for bar in step.bars),
+            tuple(signal for step in steps for signal in step.signals),
+            tuple(cancel for step in steps for cancel in step.cancels),
+        )
+        problem = self.limits.unsupported(whole_run)
         if problem is not None:
             raise ScenarioError(problem)
         try:
