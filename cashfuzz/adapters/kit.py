@@ -10,10 +10,12 @@ has one, equity, read live), and reports what the broker does to ``self.tape``:
 * ``tape.size(signal)`` sizes a signal without a quantity as a typical strategy on
   that broker would (the ``naive`` rule: the sizer's target from the broker's
   equity minus its position, capped by the broker's cash; a SELL sells the
-  position) and logs the rejection when nothing is left to trade;
+  position) and logs the rejection when nothing is left to trade (``NO_PRICE`` for a
+  BUY before its symbol's first bar, as the reference engine);
 * ``tape.placed(key, quantity)`` / ``tape.rejected(key, reason)`` for each signal,
   in signal order: order ids follow signal order across the whole scenario, so
-  the n-th signal is order n whatever the broker calls it (``key``). A broker that
+  the n-th signal is order n whatever the broker calls it (``key``, one per order;
+  ``tape.rejected(None, reason)`` for a signal refused before it had one). A broker that
   answers later is told ``tape.submitted(key, quantity)`` in signal order, then
   ``tape.accepted(key)`` (or a fill), or ``tape.rejected(key, reason)``: an
   ``OrderRejected``. ``rejected`` of an order already live is the broker refusing it
@@ -30,9 +32,16 @@ the snapshot holds ``account()`` as the broker reports it then, and a fill's
 event, so ``cash_conservation`` shows cash moving without a fill, and a BUY fill that
 takes less than its commission. An engine that reports no equity sets ``reports_equity
 = False`` (the snapshot then derives it from cash and marks, and the equity identity
-is skipped); one that reserves cash for open orders sets ``reserves_cash = True`` and
-passes ``reserved=`` to ``placed`` and ``released=`` to ``filled`` (a terminal order
-releases what it still holds).
+is skipped). ``reserves_cash`` is False by default (``fill_within_reservation`` is then
+skipped); an engine whose broker holds cash back for open orders sets it True and passes
+``reserved=`` to ``placed`` and ``released=`` to ``filled`` (required on a fill that leaves
+shares open; the fill that completes an order, a cancel, an expiry or a refusal releases
+what it still holds).
+
+What the adapter reports that cannot have happened (a key reused for another order, a
+fill of a key never placed, a reservation while ``reserves_cash`` is False) raises
+``KitMisuse``, an ``AdapterProtocolError``: the command line exits 2 saying what to
+change, where an exception from the broker itself is a crash of the engine (exit 1).
 
 Events reach ``events`` and the observer at ``flush()``: after each step for a step
 engine; for a whole-run engine, the broker runs once in ``begin(scenario)`` (its
