@@ -363,3 +363,29 @@ def test_engine_adapters_refuse_a_signal_before_any_bar_as_bad_input(
     assert main(["run", str(path), "--engine", engine]) == 2
     err = capsys.readouterr().err
     assert "timestamp=0 has signals or cancels but no bars" in err
+
+
+def test_a_whole_run_misreport_is_still_the_adapter_s_and_a_broker_error_a_crash() -> None:
+    """A misreport inside a whole-run broker's run surfaces as KitMisuse at its step; an
+    exception of the broker's own stays a crash of the engine (a finding, exit 1)."""
+
+    class ReusesInRun(Unaligned):
+        limits = Limits()
+
+        def run(self, steps: tuple[Step, ...]) -> None:
+            for index, _step in enumerate(steps):
+                self.tape.begin(index)
+                self.tape.trade(lambda signal, quantity: "one-key")
+
+    class BrokerFails(Unaligned):
+        limits = Limits()
+
+        def run(self, steps: tuple[Step, ...]) -> None:
+            self.tape.begin(0)
+            raise RuntimeError("broker exploded")
+
+    with pytest.raises(KitMisuse, match="key 'one-key' is already order 1"):
+        check_scenario(two_buys(), Factory(ReusesInRun))
+    crashed = check_scenario(two_buys(), Factory(BrokerFails))
+    assert crashed.crash is not None
+    assert "RuntimeError: broker exploded" in crashed.crash
