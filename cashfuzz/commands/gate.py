@@ -123,7 +123,9 @@ def register(subparsers: Any) -> None:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="check at most N generated scenarios (default: 5000)",
+        help="check at most N generated scenarios; after a failure Hypothesis may stop "
+        "generating sooner, once new failures stop turning up, to shrink what it found; "
+        "shrinking checks are counted apart (default: 5000)",
     )
     parser.add_argument(
         "--out",
