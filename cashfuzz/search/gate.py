@@ -6,9 +6,12 @@ test's source, as ``derandomize`` would, nor on earlier runs): the same seed
 finds and shrinks to the same counterexamples, byte for byte, unless a time limit
 cut the search short.
 
-Budget: the search generates at most ``max_examples`` scenarios (``examples_generated``);
-the checks Hypothesis makes while shrinking the failures are counted apart
-(``shrink_checks``), and ``examples_run`` is their sum. A time limit
+Budget: the search checks at most ``max_examples`` generated scenarios
+(``examples_generated``). Hypothesis counts only passing examples against its
+``max_examples`` and, after a failure, generates on for a while to find others; the
+gate lets what it proposes past the budget pass unchecked and uncounted. The checks
+Hypothesis makes while shrinking the failures are counted apart (``shrink_checks``),
+and ``examples_run`` is their sum. A time limit
 (``budget_seconds``) is opt-in; when it stops the search before the example
 budget ran and nothing broke, the result is ``incomplete``, never a pass.
 
