@@ -132,11 +132,15 @@ def describe_event(event: Event) -> str:
     if isinstance(event, OrderExpired):
         return f"order {event.order_id} EXPIRED, releases {format_cents(event.released)}"
     if isinstance(event, FillRefused):
-        return (
-            f"order {event.order_id} fill REFUSED: {event.side.value} {event.quantity} "
-            f"{event.symbol} @ {format_ticks(event.price)} needs {format_cents(event.needed)}, "
-            f"cash is {format_cents(event.cash)}"
-        )
+        text = f"order {event.order_id} fill REFUSED: {event.side.value} {event.quantity} "
+        text += event.symbol
+        # an adapter may not know the price or the amount the broker wanted: "@ 0.0000
+        # needs 0.00, cash is 0.00" would read as a refusal of a free fill
+        if event.price:
+            text += f" @ {format_ticks(event.price)}"
+        if event.needed:
+            return f"{text} needs {format_cents(event.needed)}, cash is {format_cents(event.cash)}"
+        return f"{text} (the engine reported no amount needed), cash is {format_cents(event.cash)}"
     return repr(event)  # an adapter's own event type: show it as it is
 
 

@@ -327,3 +327,20 @@ def test_an_acceptance_that_reserves_nothing_says_so() -> None:
     assert describe_event(bare) == "signal 0 -> order 1 BUY 2 AAPL (reserves nothing)"
     held = bare._replace(limit_price=10_100, reserved=203)
     assert describe_event(held).endswith("(limit 1.0100, reserves 2.03)")
+
+
+def test_a_refusal_without_price_or_amount_does_not_read_as_a_free_fill() -> None:
+    """A FillRefused whose adapter gave no price or amount needed says so, instead of
+    'BUY 1 AAPL @ 0.0000 needs 0.00, cash is 0.00'; a full one shows both."""
+    from cashfuzz.output.render import describe_event
+    from cashfuzz.reference_engine import FillRefused, Side
+
+    bare = FillRefused(3, 2, "AAPL", Side.BUY, 1, 0, 0, 0)
+    text = describe_event(bare)
+    assert text == (
+        "order 2 fill REFUSED: BUY 1 AAPL (the engine reported no amount needed), cash is 0.00"
+    )
+    full = bare._replace(price=100, needed=2, cash=1)
+    assert (
+        describe_event(full) == "order 2 fill REFUSED: BUY 1 AAPL @ 0.0100 needs 0.02, cash is 0.01"
+    )
