@@ -9,15 +9,20 @@ import pytest
 
 from cashfuzz.adapters.diff_rules import (
     CASH_CHECK_TIMING,
+    LONG_ONLY,
+    NO_CASH_CHECK,
+    REASON_NAMES,
     UNEXPLAINED,
     Explanation,
+    Fill,
+    OrderOutcome,
     Question,
     difference_rules,
 )
 from cashfuzz.adapters.kit import Account, Factory, StepEngine
 from cashfuzz.cli import main
 from cashfuzz.examples import EXAMPLES, load_example
-from cashfuzz.reference_engine import Scenario, Step, load_scenario
+from cashfuzz.reference_engine import Scenario, Side, Step, load_scenario, scenario_from_dict
 from cashfuzz.search.differential import compare
 from tests.adapters.engine_kit import require_engine
 
@@ -253,3 +258,80 @@ def test_a_failing_reference_engine_exits_3(
     monkeypatch.setattr(differential, "resolve_engine", crashing_reference)
     assert main(["diff", "--example", "googl-aapl", "--against", "zoo:naive_sizing"]) == 3
     assert "the reference engine crashed" in capsys.readouterr().err
+
+
+def _tiny(side: str, quantity: int, **settings: object) -> Scenario:
+    """One AAPL bar at 0.0100 (volume 0), 0.01 cash, one signal."""
+    bar = {"symbol": "AAPL", "open": "0.01", "high": "0.01", "low": "0.01", "close": "0.01"}
+    return scenario_from_dict(
+        {
+            "initial_cash": "0.01",
+            **settings,
+            "bars": [{"timestamp": 0, **bar, "volume": 0}],
+            "signals": [{"timestamp": 0, "symbol": "AAPL", "side": side, "quantity": quantity}],
+        }
+    )
+
+
+def test_a_fill_that_drove_cash_negative_is_not_said_to_be_covered() -> None:
+    """zoo:overdraft_fills fills the third GOOGL/AAPL BUY that the reference rejected for
+    cash, and its cash goes negative: the row says it checks cash at execution neither,
+    and where cash went, not that its cash covered the fill."""
+    comparison = compare(load_example("googl-aapl"), "zoo:overdraft_fills")
+    third = [d for d in comparison.differences if d.order_id == 3]
+    assert [(d.field, d.category) for d in third] == [("outcome", NO_CASH_CHECK)]
+    why = third[0].explanation
+    assert "covered" not in why
+    assert "checks cash neither at signal time nor at execution" in why
+    assert why.endswith(f"its cash went to {comparison.differences[1].other}")
+    assert comparison.differences[1].other.startswith("-")
+
+
+@pytest.mark.nautilus
+def test_both_refusing_a_sell_for_want_of_shares_is_not_sizing() -> None:
+    """The reference's NOTHING_TO_SELL against nautilus's EXCEEDS_POSITION: one cause, two
+    names; the row says so and names both reasons."""
+    _need("nautilus")
+    comparison = compare(_tiny("SELL", 1), "nautilus", adapt=True)
+    assert [(d.field, d.category) for d in comparison.differences] == [("outcome", REASON_NAMES)]
+    why = comparison.differences[0].explanation
+    assert "refused signal 0 (SELL 1 AAPL) for want of shares to sell" in why
+    assert "NOTHING_TO_SELL" in why
+    assert "EXCEEDS_POSITION" in why
+    assert "sized" not in why
+
+
+@pytest.mark.backtesting
+def test_backtesting_selling_what_it_does_not_hold_on_the_last_bar_is_long_only() -> None:
+    """backtesting.py queues a SELL of shares it does not hold on the last bar: the row is
+    the long-only difference, the last bar a detail."""
+    _need("backtesting")
+    comparison = compare(_tiny("SELL", 1), "backtesting", adapt=True)
+    assert [(d.field, d.category) for d in comparison.differences] == [("outcome", LONG_ONLY)]
+    why = comparison.differences[0].explanation
+    assert "a SELL beyond its position" in why
+    assert "Placed on the last bar" in why
+
+
+@pytest.mark.nautilus
+def test_fills_at_two_prices_are_shown_not_averaged_away() -> None:
+    """nautilus fills 1 @ 0.0100 and 1 @ 0.0101 (averaging 0.0100 to the tick): the outcome
+    cell and the price row show both fills."""
+    _need("nautilus")
+    case = _tiny("BUY", 2, fill_at="same_close", max_participation=None)
+    comparison = compare(case, "nautilus")
+    outcome, price = (
+        next(d for d in comparison.differences if d.field == name) for name in ("outcome", "price")
+    )
+    assert outcome.other == "filled: 1 @ 0.0100, 1 @ 0.0101"
+    assert (price.reference, price.other) == ("1 @ 0.0100", "1 @ 0.0100, 1 @ 0.0101")
+
+
+def test_fills_text_lists_each_price_and_summarises_many() -> None:
+    """Fills are listed per price in fill order; past four prices, count, range and average."""
+    order = OrderOutcome(1, "AAPL", Side.BUY, 0, 2, 2, True)
+    assert order.fills_text() == "-"
+    order.fills += [Fill(0, 1, 100, 0, -1), Fill(1, 2, 101, 0, -2), Fill(2, 1, 100, 0, -1)]
+    assert order.fills_text() == "2 @ 0.0100, 2 @ 0.0101"
+    order.fills += [Fill(t, 1, 100 + t, 0, -1) for t in range(2, 6)]
+    assert order.fills_text() == "8 in 7 fills from 0.0100 to 0.0105, average 0.0102"
