@@ -15,6 +15,7 @@ monitor, as the gate does); the per-engine rules live with each adapter.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -95,10 +96,18 @@ class ReferenceFault(RuntimeError):
 # --- running -------------------------------------------------------------------------------
 
 
-def compare(scenario: Scenario, against: str = "backtrader", *, adapt: bool = False) -> Comparison:
+def compare(
+    scenario: Scenario,
+    against: str = "backtrader",
+    *,
+    adapt: bool = False,
+    scenario_argument: str | None = None,
+) -> Comparison:
     """Run ``scenario`` on the reference engine and on the engine ``against`` names (any
     ``--engine`` spec) and compare them; with ``adapt``, on the engine's
-    ``adapt_scenario(scenario)`` instead.
+    ``adapt_scenario(scenario)`` instead. ``scenario_argument``: how the command line
+    named the scenario (a quoted path, ``--example NAME``), for the commands an
+    unexplained difference suggests.
 
     Raises UsageError for an engine that cannot be loaded or is the reference itself,
     ScenarioError when the engine cannot run the scenario (naming the field),
@@ -131,6 +140,9 @@ def compare(scenario: Scenario, against: str = "backtrader", *, adapt: bool = Fa
     ref_orders = order_outcomes(reference.events, reference.final, cash)
     other_orders = order_outcomes(other.events, other.final, cash)
     explain = _Explainer(compared, against, (*rules, *GENERIC_RULES))
+    explain.ledgers = ledger_commands(
+        against, scenario_argument, adapted=adapt and compared != scenario
+    )
     differences = explain.differences(reference, other, ref_orders, other_orders)
     return Comparison(
         compared,
@@ -206,9 +218,10 @@ class _Explainer:
         self.other_orders: dict[int, OrderOutcome] = {}
         self.other_broke: frozenset[str] = frozenset()
         self.other_cash = 0
+        self.ledgers = ledger_commands(engine, None, adapted=False)
 
     def ask(self, question: Question) -> None:
-        category, why = UNEXPLAINED, _unexplained(question)
+        category, why = UNEXPLAINED, _unexplained(question, self.ledgers)
         for rule in self.rules:
             answer = rule(question)
             if answer is not None:
@@ -380,15 +393,32 @@ def _outcome_text(order: OrderOutcome) -> str:
     return f"{order.outcome}: {order.fills_text()}"
 
 
-def _unexplained(question: Question) -> str:
+def ledger_commands(against: str, scenario_argument: str | None, *, adapted: bool) -> str:
+    """How to print the two ledgers of the scenario both engines ran: the ``cashfuzz run``
+    commands, after saving the adapted scenario to a file when ``adapted``."""
+    engine = shlex.quote(against)
+    named = scenario_argument or "SCENARIO"
+    if adapted:
+        saved = "adapted.json"
+        return (
+            f"save the adapted scenario both engines ran with cashfuzz diff {named} --against "
+            f"{engine} --adapt --save-adapted {saved}, then compare the two ledgers: "
+            f"cashfuzz run {saved} --engine {engine} and cashfuzz run {saved} --engine reference"
+        )
+    return (
+        f"compare the two ledgers: cashfuzz run {named} --engine {engine} and cashfuzz run "
+        f"{named} --engine reference"
+    )
+
+
+def _unexplained(question: Question, ledgers: str) -> str:
     if question.field == "crash":
         return "no rule explains it"
     if question.reference is not None and question.other is not None:
         ref, oth = question.orders()
         return (
             f"order {ref.order_id} differs in {question.field} ({ref.outcome} on the reference "
-            f"engine, {oth.outcome} on {question.engine}); no known cause: compare the two "
-            f"ledgers (cashfuzz run --engine {question.engine})"
+            f"engine, {oth.outcome} on {question.engine}); no known cause: {ledgers}"
         )
     if question.order_id is not None:
         return f"order {question.order_id} exists on one side only"
@@ -810,5 +840,6 @@ __all__ = [
     "category_counts",
     "compare",
     "comparison_to_json",
+    "ledger_commands",
     "side_to_json",
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,14 @@ from cashfuzz.adapters.diff_rules import (
 from cashfuzz.adapters.kit import Account, Factory, StepEngine
 from cashfuzz.cli import main
 from cashfuzz.examples import EXAMPLES, load_example
-from cashfuzz.reference_engine import Scenario, Side, Step, load_scenario, scenario_from_dict
+from cashfuzz.reference_engine import (
+    Scenario,
+    Side,
+    Step,
+    load_scenario,
+    scenario_from_dict,
+    write_scenario,
+)
 from cashfuzz.search.differential import compare
 from tests.adapters.engine_kit import require_engine
 
@@ -335,3 +344,90 @@ def test_fills_text_lists_each_price_and_summarises_many() -> None:
     assert order.fills_text() == "2 @ 0.0100, 2 @ 0.0101"
     order.fills += [Fill(t, 1, 100 + t, 0, -1) for t in range(2, 6)]
     assert order.fills_text() == "8 in 7 fills from 0.0100 to 0.0105, average 0.0102"
+
+
+_ADAPTING_ADAPTER = """
+import dataclasses
+from cashfuzz.engines import naive_engine_factory
+
+class Adapting:
+    def __call__(self, config, observer=None):
+        return naive_engine_factory(config, observer)
+
+    def adapt_scenario(self, scenario):
+        return dataclasses.replace(scenario, description="adapted: " + scenario.description)
+
+factory = Adapting()
+"""
+
+
+def _suggested_runs(explanation: str) -> list[list[str]]:
+    """The ``cashfuzz ...`` commands an unexplained row suggests, as argv lists."""
+    found = re.findall(r"cashfuzz ((?:diff|run) .*?)(?=, then | and cashfuzz |$)", explanation)
+    return [shlex.split(command) for command in found]
+
+
+def test_an_unexplained_row_suggests_commands_that_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no rules, a row is unexplained and suggests cashfuzz run with the scenario's path
+    for both engines; for an adapted scenario, saving it with --save-adapted first. Each
+    suggested command runs (exit 1: the naive engine's finding; 0: the reference)."""
+    import cashfuzz.search.differential as differential
+
+    monkeypatch.setattr(differential, "GENERIC_RULES", ())
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "my scenarios"
+    folder.mkdir()
+    path = write_scenario(load_example("googl-aapl"), folder / "race.json")
+    assert main(["diff", str(path), "--against", "zoo:naive_sizing", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    why = next(d["explanation"] for d in payload["differences"] if d["category"] == UNEXPLAINED)
+    assert f"cashfuzz run '{path}' --engine zoo:naive_sizing" in why
+    runs = _suggested_runs(why)
+    assert [main(argv) for argv in runs] == [1, 0]
+    capsys.readouterr()
+
+    adapter = tmp_path / "adapting.py"
+    adapter.write_text(_ADAPTING_ADAPTER)
+    spec = f"{adapter}:factory"
+    assert main(["diff", str(path), "--against", spec, "--adapt", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    why = next(d["explanation"] for d in payload["differences"] if d["category"] == UNEXPLAINED)
+    assert "--adapt --save-adapted adapted.json" in why
+    save, *runs = _suggested_runs(why)
+    assert main(save) == 0
+    assert load_scenario(tmp_path / "adapted.json").description.startswith("adapted: ")
+    assert [main(argv) for argv in runs] == [1, 0]
+
+
+def test_save_adapted_to_a_folder_that_does_not_exist_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--save-adapted FILE that cannot be written is the user's input: exit 2 naming it."""
+    (tmp_path / "a-file").write_text("")
+    target = tmp_path / "a-file" / "adapted.json"
+    argv = ["diff", "--example", "googl-aapl", "--against", "zoo:naive_sizing"]
+    assert main([*argv, "--save-adapted", str(target)]) == 2
+    assert "--save-adapted" in capsys.readouterr().err
+
+
+def test_piped_output_prints_blocks_that_never_break_a_word(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At 80 columns (or piped) each difference is a block; every value and explanation
+    appears whole, wrapped between words only, and no line is wider than 80 unless it
+    is one unbreakable token."""
+    monkeypatch.setenv("COLUMNS", "80")
+    argv = ["diff", "--example", "googl-aapl", "--against", "zoo:overdraft_fills"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert all(len(line) <= 80 or " " not in line.strip() for line in lines[3:])
+    joined = " ".join(line.strip() for line in lines)
+    comparison = compare(load_example("googl-aapl"), "zoo:overdraft_fills")
+    for difference in comparison.differences:
+        assert f"{difference.subject}: {difference.field}" in lines
+        assert f"why: {difference.explanation}" in joined
+        assert f"zoo:overdraft_fills: {difference.other}" in joined
+        assert f"category: {difference.category}" in joined
