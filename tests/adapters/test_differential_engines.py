@@ -25,6 +25,8 @@ from cashfuzz.adapters.kit import Account, Factory, StepEngine
 from cashfuzz.cli import main
 from cashfuzz.examples import EXAMPLES, load_example
 from cashfuzz.reference_engine import (
+    OrderState,
+    Reason,
     Scenario,
     Side,
     Step,
@@ -431,3 +433,55 @@ def test_piped_output_prints_blocks_that_never_break_a_word(
         assert f"why: {difference.explanation}" in joined
         assert f"zoo:overdraft_fills: {difference.other}" in joined
         assert f"category: {difference.category}" in joined
+
+
+def _readme_rules() -> dict[str, object]:
+    """The functions of the Python block in the README's section on cashfuzz diff."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Explaining differences", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert ".outcome ==" not in block
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # the README's own example
+    return namespace
+
+
+def _order(state: OrderState, reason: Reason | None = None) -> OrderOutcome:
+    accepted = state is not OrderState.REJECTED
+    return OrderOutcome(1, "AAPL", Side.SELL, 0, 1, 1, accepted, reason=reason, state=state)
+
+
+def test_the_readme_rule_examples_fire_on_state_and_reason() -> None:
+    """The README's example rules judge by OrderState and Reason, so they fire on an expired
+    order and on a rejection whose outcome text is 'rejected (CANNOT_COVER_FEE)'."""
+    rules = _readme_rules()
+    scenario = load_example("googl-aapl")
+
+    def ask(rule: object, reference: OrderOutcome, other: OrderOutcome) -> object:
+        assert callable(rule)
+        question = Question(
+            "my:engine",
+            scenario,
+            "order 1",
+            "outcome",
+            reference.outcome,
+            other.outcome,
+            order_id=1,
+            reference=reference,
+            other=other,
+        )
+        return rule(question)
+
+    filled = _order(OrderState.FILLED)
+    expired = _order(OrderState.EXPIRED)
+    assert ask(rules["orders_never_expire"], expired, filled) == (
+        "orders_never_expire",
+        "my:engine keeps DAY orders until they fill",
+    )
+    assert ask(rules["orders_never_expire"], filled, expired) is None
+    fee = _order(OrderState.REJECTED, Reason.CANNOT_COVER_FEE)
+    assert fee.outcome == "rejected (CANNOT_COVER_FEE)"
+    answer = ask(rules["sale_fee_unchecked"], fee, filled)
+    assert answer == ("sale_fee_unchecked", "my:engine never checks a sale's fee against cash")
+    cash = _order(OrderState.REJECTED, Reason.INSUFFICIENT_CASH)
+    assert ask(rules["sale_fee_unchecked"], cash, filled) is None
