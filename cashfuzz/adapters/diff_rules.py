@@ -10,7 +10,9 @@ An engine declares its rules with an optional attribute of its factory, read wit
 ``getattr`` like ``unsupported`` and ``adapt_scenario``: ``difference_rules``, a
 sequence of rules. The kit's ``Factory`` passes through the engine class's
 ``difference_rules``. A rule describes what the engine really does, phrased from what
-it did (its orders, fills and refusals) and named with ``question.engine``.
+it did (its orders, fills and refusals) and named with ``question.engine``. It judges an
+order by its ``state`` (``OrderState``) and ``reason`` (``Reason``), both re-exported
+here, never by its ``outcome``, which is display text.
 """
 
 from __future__ import annotations

@@ -3,7 +3,10 @@
 Exit 0 when the comparison ran (differences are information, not failure), 2 for a
 bad scenario, a scenario the engine cannot run (without ``--adapt``), an engine that
 cannot be loaded or breaks the protocol, or bad usage; 3 when the reference engine
-itself crashed or broke an invariant (cashfuzz's own fault).
+itself crashed or broke an invariant (cashfuzz's own fault). A terminal at least
+``DIFF_TABLE_WIDTH`` columns wide gets a table; narrower or piped output one block per
+difference, wrapped between words only. ``--save-adapted FILE`` writes the scenario both
+engines ran, for ``cashfuzz run``.
 """
 
 from __future__ import annotations
@@ -126,7 +129,8 @@ def _side_line(name: str, comparison: Comparison, reference: bool) -> str:
 
 
 def print_comparison(console: Console, comparison: Comparison, *, source: str) -> None:
-    """A headline per engine, then one table row per difference with its explanation."""
+    """A headline per engine, then each difference with its explanation: a table row on a
+    wide terminal, else a block."""
     console.print(
         plain(f"cashfuzz diff: {source}: reference vs {comparison.against}", "bold"),
         soft_wrap=True,
