@@ -16,6 +16,7 @@ UsageError (exit 2) saying what to change.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import importlib
 import importlib.util
@@ -115,7 +116,7 @@ def resolve_engine(name: str | None) -> EngineFactory:
     if factory is None:
         raise UsageError(
             f"--engine {name!r}: {module_name} has no callable {attribute!r} "
-            f"(it defines: {_public_names(module)})"
+            f"(it defines: {_public_names(module, attribute)})"
         )
     if not callable(factory):
         raise UsageError(
@@ -184,9 +185,18 @@ def _import_failed(name: str, error: BaseException) -> str:
     )
 
 
-def _public_names(module: ModuleType) -> str:
-    names = [n for n, v in vars(module).items() if not n.startswith("_") and callable(v)]
-    return ", ".join(sorted(names)[:12]) or "no callables"
+def _public_names(module: ModuleType, wanted: str = "") -> str:
+    """The module's public callables, its own before those it imports, at most 12 named."""
+    callables = {n: v for n, v in vars(module).items() if not n.startswith("_") and callable(v)}
+    own = sorted(
+        n for n, v in callables.items() if getattr(v, "__module__", None) == module.__name__
+    )
+    names = own + sorted(set(callables) - set(own))
+    listed = ", ".join(names[:12]) or "no callables"
+    if len(names) > 12:
+        listed += f", and {len(names) - 12} more"
+    close = difflib.get_close_matches(wanted, names, n=1)
+    return f"{listed}; did you mean {close[0]!r}?" if close else listed
 
 
 #: Engines that the scenario's ``mode`` alone selects: their counterexample files

@@ -504,6 +504,41 @@ class _SessionExpiryEngine(Engine):
         super().step(timestamp, bars, signals, cancels)
 
 
+# --- sell_fee_unchecked ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _NoSellReserveCosts(Costs):
+    def sell_reserve(self) -> int:
+        return 0
+
+
+class _SellFeeUncheckedEngine(Engine):
+    """Holds nothing back for a SELL's commission and books a sale whose commission exceeds
+    its proceeds and the cash left (backtrader and backtesting.py, README finding [c])."""
+
+    def __init__(self, config: EngineConfig, observer: Observer | None = None) -> None:
+        super().__init__(config, observer)
+        costs = self._costs
+        self._costs = _NoSellReserveCosts(
+            costs.commission_rate, costs.commission_min, costs.max_slippage, costs.random_slippage
+        )
+
+    def _refuse(
+        self,
+        timestamp: Timestamp,
+        order: OrderRecord,
+        quantity: int,
+        price: int,
+        delta: int,
+        commission: int,
+    ) -> None:
+        if order.side is Side.SELL:
+            self._book_fill(timestamp, order, quantity, price, delta, commission, 0)
+        else:
+            super()._refuse(timestamp, order, quantity, price, delta, commission)
+
+
 # --- the zoo -------------------------------------------------------------------------------
 
 
@@ -719,6 +754,14 @@ _ENTRIES = (
             "release_exact",
         ),
         _in_mode(_SessionExpiryEngine),
+    ),
+    ZooEngine(
+        "sell_fee_unchecked",
+        "Holds nothing back for a SELL's commission and books a sale whose commission exceeds "
+        "its proceeds and the cash left, as backtrader and backtesting.py do.",
+        # a sale that nets less than the nothing it reserved shows before cash goes negative
+        ("fill_within_reservation", "cash_non_negative", "reserved_within_cash"),
+        _in_mode(_SellFeeUncheckedEngine),
     ),
 )
 

@@ -69,7 +69,9 @@ def test_a_file_given_by_absolute_path_runs_from_anywhere(project: Path, tmp_pat
     [
         ("no_such_module:factory", "no module 'no_such_module' in"),
         ("./missing.py:factory", "file './missing.py' does not exist"),
-        ("my_adapter:nothing", "has no callable 'nothing' (it defines: Engine, factory)"),
+        # the module's own callables first, then what it imports
+        ("my_adapter:nothing", "has no callable 'nothing' (it defines: factory, Engine)"),
+        ("my_adapter:factroy", "(it defines: factory, Engine; did you mean 'factory'?)"),
         ("broken_adapter:factory", "importing it raised ZeroDivisionError: division by zero"),
         ("./broken_adapter.py:factory", "broken_adapter.py:3; fix the module"),
         ("zoo:no_such_bug", "no zoo engine 'no_such_bug'"),
@@ -84,3 +86,14 @@ def test_an_engine_that_cannot_load_exits_two_saying_what_to_change(
     assert done.returncode == 2, done.stderr
     assert says in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_long_list_of_callables_says_how_many_it_leaves_out(project: Path) -> None:
+    """A module with more than twelve callables names twelve, its own first, and the count
+    of the rest, so the factory the user meant is never silently missing from the list."""
+    many = "".join(f"def helper_{i:02d}():\n    pass\n\n" for i in range(14))
+    (project / "crowded.py").write_text(ADAPTER + many, encoding="utf-8")
+    done = _cashfuzz(project, "run", "--example", "googl-aapl", "--engine", "crowded:nope")
+    assert done.returncode == 2
+    assert "(it defines: factory, helper_00," in done.stderr
+    assert ", and 4 more)" in done.stderr
