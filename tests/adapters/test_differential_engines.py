@@ -32,6 +32,7 @@ from cashfuzz.reference_engine import (
     Step,
     load_scenario,
     scenario_from_dict,
+    scenario_to_dict,
     write_scenario,
 )
 from cashfuzz.search.differential import compare
@@ -485,3 +486,19 @@ def test_the_readme_rule_examples_fire_on_state_and_reason() -> None:
     assert answer == ("sale_fee_unchecked", "my:engine never checks a sale's fee against cash")
     cash = _order(OrderState.REJECTED, Reason.INSUFFICIENT_CASH)
     assert ask(rules["sale_fee_unchecked"], cash, filled) is None
+
+
+def test_a_sale_whose_fee_drove_cash_negative_says_so() -> None:
+    """zoo:sell_fee_unchecked books a SELL the reference rejected (CANNOT_COVER_FEE) and its
+    cash goes negative: no_cash_check, naming the commission and the cash it went to."""
+    case = _tiny("BUY", 1, max_participation=None, fill_at="same_close")
+    raw = scenario_to_dict(case)
+    raw["initial_cash"] = "2.56"
+    raw["costs"] = {"commission_rate": "0", "commission_min": "2.50"}
+    raw["bars"].append(dict(raw["bars"][0], timestamp=1))
+    raw["signals"].append({"timestamp": 1, "symbol": "AAPL", "side": "SELL", "quantity": 1})
+    comparison = compare(scenario_from_dict(raw), "zoo:sell_fee_unchecked")
+    sale = next(d for d in comparison.differences if d.order_id == 2)
+    assert (sale.field, sale.category) == ("outcome", NO_CASH_CHECK)
+    assert sale.reference == "rejected (CANNOT_COVER_FEE)"
+    assert "could not pay the sale's commission: its cash went to -2.44" in sale.explanation
