@@ -421,10 +421,10 @@ def _unexplained(question: Question, ledgers: str) -> str:
             f"engine, {oth.outcome} on {question.engine}); no known cause: {ledgers}"
         )
     if question.order_id is not None:
-        return f"order {question.order_id} exists on one side only"
+        return f"order {question.order_id} exists on one side only; {ledgers}"
     if question.subject == "final cash":
-        return "the final cash differs by more than the orders' fills account for"
-    return "the fills of the orders do not explain it"
+        return f"the final cash differs by more than the orders' fills account for; {ledgers}"
+    return f"the fills of the orders do not explain it; {ledgers}"
 
 
 # --- generic rules: each phrased from what the engines did ------------------------------------
