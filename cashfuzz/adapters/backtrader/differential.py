@@ -95,19 +95,17 @@ def last_bar(q: Question) -> Explanation | None:
     if not q.left_unprocessed:
         return None
     ref, _ = q.orders()
-    handles = (
-        "it handles a bar's orders only when the next bar arrives (in cheat-on-close mode too)"
-    )
+    handles = "a bar's orders only when the next bar arrives (in cheat-on-close mode too)"
     oversold = sold_beyond_position(q)
     if oversold is not None:
         category, sentence = oversold
         return category, (
             f"{sentence}; backtrader is not long-only (it sells short). Placed on the last "
-            f"bar, the order was then never processed: {handles}"
+            f"bar, the order was then never processed: backtrader handles {handles}"
         )
     return LAST_BAR, (
-        f"backtrader never processes an order placed on the last bar: {handles}, so order "
-        f"{ref.order_id} stays accepted and unprocessed, while the reference engine's order "
+        f"backtrader never processes an order placed on the last bar: it handles {handles}, "
+        f"so order {ref.order_id} stays accepted and unprocessed, while the reference engine's order "
         f"ended {ref.outcome}"
     )
 
