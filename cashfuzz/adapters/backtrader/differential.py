@@ -105,8 +105,8 @@ def last_bar(q: Question) -> Explanation | None:
         )
     return LAST_BAR, (
         f"backtrader never processes an order placed on the last bar: it handles {handles}, "
-        f"so order {ref.order_id} stays accepted and unprocessed, while the reference engine's order "
-        f"ended {ref.outcome}"
+        f"so order {ref.order_id} stays accepted and unprocessed, while the reference "
+        f"engine's order ended {ref.outcome}"
     )
 
 
