@@ -10,10 +10,12 @@ has one, equity, read live), and reports what the broker does to ``self.tape``:
 * ``tape.size(signal)`` sizes a signal without a quantity as a typical strategy on
   that broker would (the ``naive`` rule: the sizer's target from the broker's
   equity minus its position, capped by the broker's cash; a SELL sells the
-  position) and logs the rejection when nothing is left to trade;
+  position) and logs the rejection when nothing is left to trade (``NO_PRICE`` for a
+  BUY before its symbol's first bar, as the reference engine);
 * ``tape.placed(key, quantity)`` / ``tape.rejected(key, reason)`` for each signal,
   in signal order: order ids follow signal order across the whole scenario, so
-  the n-th signal is order n whatever the broker calls it (``key``). A broker that
+  the n-th signal is order n whatever the broker calls it (``key``, one per order;
+  ``tape.rejected(None, reason)`` for a signal refused before it had one). A broker that
   answers later is told ``tape.submitted(key, quantity)`` in signal order, then
   ``tape.accepted(key)`` (or a fill), or ``tape.rejected(key, reason)``: an
   ``OrderRejected``. ``rejected`` of an order already live is the broker refusing it
@@ -30,9 +32,16 @@ the snapshot holds ``account()`` as the broker reports it then, and a fill's
 event, so ``cash_conservation`` shows cash moving without a fill, and a BUY fill that
 takes less than its commission. An engine that reports no equity sets ``reports_equity
 = False`` (the snapshot then derives it from cash and marks, and the equity identity
-is skipped); one that reserves cash for open orders sets ``reserves_cash = True`` and
-passes ``reserved=`` to ``placed`` and ``released=`` to ``filled`` (a terminal order
-releases what it still holds).
+is skipped). ``reserves_cash`` is False by default (``fill_within_reservation`` is then
+skipped); an engine whose broker holds cash back for open orders sets it True and passes
+``reserved=`` to ``placed`` and ``released=`` to ``filled`` (required on a fill that leaves
+shares open; the fill that completes an order, a cancel, an expiry or a refusal releases
+what it still holds).
+
+What the adapter reports that cannot have happened (a key reused for another order, a
+fill of a key never placed, a reservation while ``reserves_cash`` is False) raises
+``KitMisuse``, an ``AdapterProtocolError``: the command line exits 2 saying what to
+change, where an exception from the broker itself is a crash of the engine (exit 1).
 
 Events reach ``events`` and the observer at ``flush()``: after each step for a step
 engine; for a whole-run engine, the broker runs once in ``begin(scenario)`` (its
@@ -49,12 +58,14 @@ from fractions import Fraction
 from typing import Any
 
 from cashfuzz.adapters.diff_rules import Rule
+from cashfuzz.invariants import AdapterProtocolError
 from cashfuzz.reference_engine import (
     TERMINAL_STATES,
     Bar,
     Cancel,
     CancelIgnored,
     EngineConfig,
+    EngineError,
     Event,
     FillAt,
     FillRefused,
@@ -90,6 +101,17 @@ from cashfuzz.reference_engine.money import (
 
 Amount = float | int | str | object
 """A money amount or price as the broker reports it (float, Decimal, int or str)."""
+
+
+class KitMisuse(AdapterProtocolError):
+    """The adapter told the kit something that cannot have happened (a key used for two
+    orders, a fill of an order never placed, a reservation while ``reserves_cash`` is
+    False): the adapter is wrong, not the broker, so the command line exits 2 with what
+    to change. A broker's own exceptions stay crashes (exit 1)."""
+
+    def __init__(self, problem: str) -> None:
+        EngineError.__init__(self, f"the adapter misreports to the kit: {problem}")
+        self.problem = problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +197,10 @@ _OPEN_PHASE = (OrderFilled, OrderExpired, FillRefused)
 class Tape:
     """What one broker did in one scenario, as cashfuzz events with the snapshot after each.
 
-    Raises ValueError when the adapter reports something impossible (a fill of an
-    unknown order, more signals than the step has, a fractional quantity).
+    Raises KitMisuse (a usage error: the command line exits 2) when the adapter reports
+    something impossible: a fill of an unknown order, more signals than the step has, one
+    key for two orders, a reservation while ``reserves_cash`` is False. A fractional
+    quantity is the broker's (ValueError, a crash).
     """
 
     def __init__(
@@ -186,6 +210,7 @@ class Tape:
         account: Callable[[], Account],
         *,
         reports_equity: bool = True,
+        reserves_cash: bool = False,
     ) -> None:
         self.config = config
         self.observer = observer
@@ -193,6 +218,7 @@ class Tape:
         self.steps: list[Step] = []
         self._account = account
         self._reports_equity = reports_equity
+        self._reserves_cash = reserves_cash
         self._pending: list[tuple[Event, LedgerSnapshot, int]] = []
         self._marks_due = False
         self._index = -1
@@ -218,7 +244,7 @@ class Tape:
     @property
     def step(self) -> Step:
         if self._step is None:
-            raise ValueError("report nothing before tape.begin(step index)")
+            raise KitMisuse("report nothing before tape.begin(step index)")
         return self._step
 
     @property
@@ -255,17 +281,25 @@ class Tape:
         offset = self._signals - self._signal_base
         signals = self.step.signals
         if offset >= len(signals):
-            raise ValueError(
+            raise KitMisuse(
                 f"step at {self.timestamp!r} has {len(signals)} signal(s); "
-                f"order {self._signals + 1} was reported beyond them"
+                f"order {self._signals + 1} was reported beyond them: report each signal "
+                "once (placed, submitted or rejected), in signal order"
             )
         self._signals += 1
         return self._signals, signals[offset]
 
     def size(self, signal: Signal) -> int:
         """The quantity a typical strategy on this broker orders for ``signal`` (0: the
-        rejection is logged and the adapter places nothing)."""
+        rejection is logged and the adapter places nothing). A BUY for a symbol with no
+        bar yet is rejected NO_PRICE, as the reference engine rejects it; otherwise a
+        signal's own quantity is taken as it is. (An adapter that places an order without
+        a price anyway may: ``placed`` and ``submitted`` need no mark.)"""
         self._mark()
+        if signal.side is Side.BUY and signal.symbol not in self._marks:
+            detail = f"no bar of {signal.symbol} seen yet"
+            self._reject_signal(0, Reason.NO_PRICE, detail)
+            return 0
         if signal.quantity is not None:
             return signal.quantity
         account = self._account()
@@ -276,7 +310,7 @@ class Tape:
                 self._reject_signal(0, Reason.NOTHING_TO_SELL, detail)
                 return 0
             return held
-        reference = self._marks[signal.symbol]
+        reference = self._marks[signal.symbol]  # a BUY without one was rejected above
         cash = to_cents(account.cash)
         equity = self._equity(account, cash) if account.equity is None else to_ticks(account.equity)
         strength = Fraction(1) if signal.strength is None else Fraction(signal.strength)
@@ -339,10 +373,20 @@ class Tape:
 
     def submitted(self, key: Hashable, quantity: Amount, *, reserved: Amount = 0) -> int:
         """The next signal was sent to the broker as order ``key``, which has not answered:
-        nothing is logged until it accepts (``accepted``, or a fill), or rejects it."""
+        nothing is logged until it accepts (``accepted``, or a fill), or rejects it.
+        ``reserved``: the cash the broker holds back for the order (its currency units),
+        only when the engine ``reserves_cash``. Raises KitMisuse for a key already used
+        or a reservation the engine does not declare."""
+        self._fresh(key)
+        held = to_cents(reserved)
+        if held and not self._reserves_cash:
+            raise KitMisuse(
+                f"placed/submitted({key!r}, reserved={reserved!r}) but the engine's "
+                "reserves_cash is False, so fill_within_reservation would not be checked: "
+                "set reserves_cash = True on the engine class"
+            )
         order_id, signal = self._next_signal()
         shares = whole(quantity)
-        held = to_cents(reserved)
         reference = self._marks.get(signal.symbol, 0)
         requested = signal.quantity if signal.quantity is not None else shares
         self._orders[order_id] = _Order(
@@ -361,6 +405,20 @@ class Tape:
         self._ids[key] = order_id
         self._keys[order_id] = key
         return order_id
+
+    def _fresh(self, key: Hashable) -> None:
+        """Raise KitMisuse when ``key`` already names an order on this tape."""
+        order_id = self._ids.get(key)
+        if order_id is not None:
+            raise self._reused(key, order_id)
+
+    def _reused(self, key: Hashable, order_id: int) -> KitMisuse:
+        state = self._orders[order_id].state.value
+        return KitMisuse(
+            f"key {key!r} is already order {order_id} ({state}); give each order its own "
+            "key, or reject a signal that never became an order with "
+            "tape.rejected(None, reason)"
+        )
 
     def accepted(self, key: Hashable, *, as_last_reported: bool = False) -> None:
         """The broker accepted submitted order ``key``: it is live (``OrderAccepted``).
@@ -403,12 +461,15 @@ class Tape:
         """The broker refused: the next signal (``key`` None or never sent) or submitted
         order ``key``, logged as OrderRejected; or live order ``key`` (it needed
         ``needed`` at ``price``, against the cash ``checked``, by default the broker's
-        cash now), logged as FillRefused. Returns the order id."""
+        cash now), logged as FillRefused. Returns the order id. Raises KitMisuse for
+        the key of an order already finished (a key reused for another signal)."""
         order_id = self._ids.get(key) if key is not None else None
         if order_id is None:
             order_id = self._signals + 1
-            signal = self.step.signals[self._signals - self._signal_base]
-            self._reject_signal(signal.quantity or 0, reason_for(reason), reason)
+            offset = self._signals - self._signal_base
+            signals = self.step.signals
+            requested = signals[offset].quantity or 0 if offset < len(signals) else 0
+            self._reject_signal(requested, reason_for(reason), reason)
             if key is not None:
                 self._ids[key] = order_id
                 self._keys[order_id] = key
@@ -416,7 +477,6 @@ class Tape:
         order = self._orders[order_id]
         if order.state is OrderState.NEW:
             order.state, order.reserved = OrderState.REJECTED, 0
-            signal = order.signal
             self._record(
                 OrderRejected(
                     self.timestamp,
@@ -432,7 +492,7 @@ class Tape:
             )
             return order_id
         if order.state in TERMINAL_STATES:
-            return order_id
+            raise self._reused(key, order_id)
         order.state = OrderState.REJECTED
         self._release_rest(order)
         self._record(
@@ -459,7 +519,11 @@ class Tape:
         try:
             return self._ids[key]
         except KeyError:
-            raise ValueError(f"the broker's order {key!r} was never placed") from None
+            raise KitMisuse(
+                f"the broker's order {key!r} was never placed: report each order with "
+                "tape.placed or tape.submitted (with that key) before its fills, "
+                "cancellations or expiry"
+            ) from None
 
     def key(self, order_id: int) -> Hashable | None:
         """The broker's key of cashfuzz order ``order_id`` (None: not placed)."""
@@ -493,18 +557,38 @@ class Tape:
         price: Amount,
         commission: Amount = 0,
         *,
-        released: Amount = 0,
+        released: Amount | None = None,
         cash: Amount | None = None,
         positions: Mapping[str, Amount] | None = None,
     ) -> None:
         """The broker filled ``quantity`` of order ``key`` at ``price`` for ``commission``.
         ``cash``, when given, is the cash the broker says this fill left (for a broker that
         books a fill it cannot pay only after the fact); otherwise ``account().cash``;
-        ``positions`` likewise overrides ``account().positions``."""
-        # a broker may fill a submitted order without accepting it first
-        self.accepted(key, as_last_reported=True)
+        ``positions`` likewise overrides ``account().positions``.
+
+        ``released`` (only when the engine ``reserves_cash``): the part of the order's
+        reservation the broker stopped holding for this fill. Required for a fill that
+        leaves shares open while the order holds a reservation; the fill that completes
+        the order releases whatever it still holds (as the reference engine's does), so
+        there it may be left out. Raises KitMisuse when it is given while
+        ``reserves_cash`` is False, or missing where it is required."""
         order = self._orders[self.order_id(key)]
         shares = whole(quantity)
+        completes = order.filled + shares >= order.quantity
+        if released is not None and to_cents(released) and not self._reserves_cash:
+            raise KitMisuse(
+                f"filled({key!r}, ..., released={released!r}) but the engine's reserves_cash "
+                "is False: set reserves_cash = True on the engine class"
+            )
+        if released is None and order.reserved and not completes:
+            raise KitMisuse(
+                f"order {order.order_id} ({key!r}) holds {format_cents(order.reserved)} and "
+                f"this fill of {shares} leaves {order.quantity - order.filled - shares} "
+                "share(s) open: pass released= to tape.filled, the part of the reservation "
+                "the broker stopped holding for this fill"
+            )
+        # a broker may fill a submitted order without accepting it first
+        self.accepted(key, as_last_reported=True)
         account = self._account()
         if cash is not None:  # what the broker says this fill left, for later events too
             account = replace(account, cash=cash)
@@ -514,14 +598,12 @@ class Tape:
         delta = after - self._cash
         order.filled += shares
         order.cash_flow += delta
-        freed = min(to_cents(released), order.reserved)
+        # the fill that completes the order releases all it holds, in the event and in the
+        # order view alike (fill_within_reservation reads the view)
+        freed = order.reserved if completes else min(to_cents(released or 0), order.reserved)
         order.reserved -= freed
         order.released += freed
-        order.state = (
-            OrderState.FILLED if order.filled >= order.quantity else OrderState.PARTIALLY_FILLED
-        )
-        if order.state is OrderState.FILLED:
-            freed += self._release_rest(order)
+        order.state = OrderState.FILLED if completes else OrderState.PARTIALLY_FILLED
         event = OrderFilled(
             self.timestamp,
             order.order_id,
@@ -597,7 +679,10 @@ class Tape:
     def _equity(self, account: Account, cash: int) -> int:
         if self._reports_equity:
             if account.equity is None:
-                raise ValueError("reports_equity is True but account() gave no equity")
+                raise KitMisuse(
+                    "reports_equity is True but account() gave no equity: return "
+                    "Account(cash, positions, equity), or set reports_equity = False"
+                )
             return to_ticks(account.equity)
         value = cash * 100
         for symbol, quantity in account.positions.items():
@@ -804,7 +889,13 @@ class KitEngine:
         if problem is not None:
             raise ScenarioError(problem)
         self.config = config
-        self.tape = Tape(config, observer, self.account, reports_equity=self.reports_equity)
+        self.tape = Tape(
+            config,
+            observer,
+            self.account,
+            reports_equity=self.reports_equity,
+            reserves_cash=self.reserves_cash,
+        )
         self.events = self.tape.events
 
     def account(self) -> Account:
@@ -863,8 +954,16 @@ class WholeRunEngine(KitEngine):
             raise RuntimeError("a whole-run engine runs once; build a new one")
         self._ran = True
         self.tape.steps.extend(steps)
-        bars = tuple(bar for step in self.tape.steps for bar in step.bars)
-        problem = self.limits.unsupported(Scenario(self.config, bars))
+        steps = self.tape.steps
+        # the whole scenario, signals and cancels too: a timestamp with signals but no bars
+        # is refused here, before the broker runs, not met inside it
+        whole_run = Scenario(
+            self.config,
+            tuple(bar for step in steps for bar in step.bars),
+            tuple(signal for step in steps for signal in step.signals),
+            tuple(cancel for step in steps for cancel in step.cancels),
+        )
+        problem = self.limits.unsupported(whole_run)
         if problem is not None:
             raise ScenarioError(problem)
         try:
@@ -930,6 +1029,7 @@ __all__ = [
     "Account",
     "Factory",
     "KitEngine",
+    "KitMisuse",
     "Limits",
     "StepEngine",
     "Tape",

@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cashfuzz.adapters import Account, Factory, StepEngine, WholeRunEngine
+from cashfuzz.adapters.kit import KitMisuse
 from cashfuzz.invariants import check_scenario
 from cashfuzz.reference_engine import EngineConfig, FillAt, OrderAccepted, Side, Step
 from cashfuzz.search.gate import run_gate
@@ -205,18 +208,21 @@ def test_stray_cancels_logged_fires_when_the_broker_stops_before_a_cancel() -> N
     assert "cancel 0 (order 1 at 3) was never answered" in message
 
 
-def test_order_ids_hold_by_construction_the_kit_numbers_orders() -> None:
-    """Two orders a broker calls by the same id still get ids 1, 2 in signal order: the kit
-    numbers orders, so order_ids_unique tests the kit here, never the broker."""
+def test_order_ids_are_the_kit_s_and_a_broker_id_reused_is_an_adapter_error() -> None:
+    """The kit numbers orders, so order_ids_unique tests the kit, never the broker; a broker
+    key reported for a second order cannot be told apart from the first, so it is the
+    adapter's error (exit 2) naming the key and what to do, never an engine finding."""
     two_buys = scenario(
         [(1, "AAA", "10", "10", 100)],
         [{"timestamp": 1, "symbol": "AAA", "side": "BUY", "quantity": 1}] * 2,
         fill_at="next_open",
     )
-    result = check_scenario(two_buys, Factory(ReusesOrderIds), only=["order_ids_unique"])
+    result = check_scenario(two_buys, Factory(QueueEngine), only=["order_ids_unique"])
     assert result.ok, result.violations
     accepted = [e.order_id for e in result.events if isinstance(e, OrderAccepted)]
     assert accepted == [1, 2]
+    with pytest.raises(KitMisuse, match=r"key 7 is already order 1 \(ACCEPTED\); give each"):
+        check_scenario(two_buys, Factory(ReusesOrderIds))
 
 
 def test_the_gate_with_only_finds_a_refused_live_cancel_through_the_kit(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 from cashfuzz.cli import main
 from cashfuzz.engines import resolve_engine
 from cashfuzz.invariants import check_scenario
+from cashfuzz.reference_engine import OrderRejected, Reason
 from tests.adapters.engine_kit import broken, scenario
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -84,3 +85,20 @@ def test_readme_gate_command_fails_with_a_counterexample(
     capsys.readouterr()
     for path in written:  # one shrunk file per broken invariant, each still failing
         assert main(["run", str(path), "--engine", "toy_adapter:toy_factory"]) == 1
+
+
+def test_readme_adapter_rejects_a_buy_before_its_first_bar(toy_modules: Path) -> None:
+    """A BUY before its symbol's first bar (soak generates them) is rejected NO_PRICE, as
+    the reference engine rejects it, with or without a quantity: every invariant holds."""
+    factory = resolve_engine("toy_adapter:toy_factory")
+    for extra in ({}, {"quantity": 1}):
+        late = scenario(
+            [(1, "AAA", "1", "1", 1000)],
+            [{"timestamp": 0, "symbol": "AAA", "side": "BUY", **extra}],
+            fill_at="next_open",
+        )
+        result = check_scenario(late, factory)
+        assert result.crash is None, result.crash
+        assert result.ok, result.violations
+        rejected = [e for e in result.events if isinstance(e, OrderRejected)]
+        assert [(e.order_id, e.reason) for e in rejected] == [(1, Reason.NO_PRICE)]

@@ -155,6 +155,17 @@ CASES: dict[str, tuple[Scenario, set[tuple[str, int]]]] = {
             ("release_exact", 2),
         },
     ),
+    # bought at 10.00 with a 5.00 minimum (2), leaving 0.50; sold at 1.00 for the same minimum
+    # (5): the reference rejects the SELL (CANNOT_COVER_FEE), the zoo engine nets -4.00
+    "sell_fee_unchecked": (
+        scenario(
+            [buy(1, 1), sell(2, 1)],
+            bars=[bar(1, "10"), bar(2, "1")],
+            initial_cash="15.50",
+            costs={"commission_min": "5"},
+        ),
+        {("fill_within_reservation", 5), ("cash_non_negative", 5), ("reserved_within_cash", 5)},
+    ),
     "unrecorded_rejection": (scenario([sell(1)]), {("new_orders_match_events", 1)}),
     "dropped_sell_signal": (scenario([sell(1)]), {("signals_accounted", -1)}),
 }  # fmt: skip
