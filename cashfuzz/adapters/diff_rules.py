@@ -10,7 +10,9 @@ An engine declares its rules with an optional attribute of its factory, read wit
 ``getattr`` like ``unsupported`` and ``adapt_scenario``: ``difference_rules``, a
 sequence of rules. The kit's ``Factory`` passes through the engine class's
 ``difference_rules``. A rule describes what the engine really does, phrased from what
-it did (its orders, fills and refusals) and named with ``question.engine``.
+it did (its orders, fills and refusals) and named with ``question.engine``. It judges an
+order by its ``state`` (``OrderState``) and ``reason`` (``Reason``), both re-exported
+here, never by its ``outcome``, which is display text.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ CASH_ROUNDING = "cash_rounding"
 PARTICIPATION = "participation"
 SHORT_POSITION = "short_position"
 CONSEQUENCE = "consequence"
+NO_CASH_CHECK = "no_cash_check"
+REASON_NAMES = "reason_names"
 CRASH = "crash"
 UNEXPLAINED = "unexplained"
 
@@ -60,6 +64,9 @@ POSITION_REASONS = (Reason.NOTHING_TO_SELL, Reason.EXCEEDS_POSITION)
 
 #: ``(category, sentence)``
 Explanation = tuple[str, str]
+
+#: an order's fills are listed price by price up to this many prices
+_LISTED_PRICES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +78,19 @@ class Fill:
     price: int
     commission: int
     cash_delta: int
+    #: the engine's cash right after this fill, in cents (None when not tracked)
+    cash_after: int | None = None
 
 
 @dataclass(slots=True)
 class OrderOutcome:
-    """What one engine made of one signal, read from its event log and final books."""
+    """What one engine made of one signal, read from its event log and final books.
+
+    For a rule, ``state`` (an ``OrderState``: ``REJECTED``, ``FILLED``, ``EXPIRED``, ...)
+    and ``reason`` (a ``Reason`` or None) are the robust facts to compare; ``outcome`` is
+    display text (``rejected (CANNOT_COVER_FEE)``, ``filled``) and ``refused`` the
+    ``FillRefused`` of an order refused at execution (its state stays ``ACCEPTED``).
+    """
 
     order_id: int
     symbol: str
@@ -132,10 +147,33 @@ class OrderOutcome:
             OrderState.EXPIRED: "expired",
         }.get(self.state, self.state.value.lower())
 
+    @property
+    def lowest_cash(self) -> int | None:
+        """The engine's lowest cash right after one of this order's fills (None without
+        fills or when not tracked)."""
+        seen = [fill.cash_after for fill in self.fills if fill.cash_after is not None]
+        return min(seen, default=None)
+
     def average_price(self) -> str:
         """The fills' average price in ticks as a decimal string (rounded to the tick)."""
         filled = self.filled
         return format_ticks(round(self.notional / filled)) if filled else "-"
+
+    def fills_text(self) -> str:
+        """``1 @ 0.0100, 1 @ 0.0101``: the quantity filled at each price, in fill order
+        (``-`` without fills); past four prices, the range and the average."""
+        by_price: dict[int, int] = {}
+        for fill in self.fills:
+            by_price[fill.price] = by_price.get(fill.price, 0) + fill.quantity
+        if not by_price:
+            return "-"
+        if len(by_price) > _LISTED_PRICES:
+            low, high = format_ticks(min(by_price)), format_ticks(max(by_price))
+            return (
+                f"{self.filled} in {len(self.fills)} fills from {low} to {high}, "
+                f"average {self.average_price()}"
+            )
+        return ", ".join(f"{quantity} @ {format_ticks(p)}" for p, quantity in by_price.items())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -167,10 +205,12 @@ class OrderOutcome:
 
 
 def order_outcomes(
-    events: Sequence[Event], final: LedgerSnapshot | None
+    events: Sequence[Event], final: LedgerSnapshot | None, initial_cash: int | None = None
 ) -> dict[int, OrderOutcome]:
-    """Every order in ``events`` by id, with its final state from ``final``."""
+    """Every order in ``events`` by id, with its final state from ``final``; given the
+    run's ``initial_cash`` (cents), each fill records the cash right after it."""
     orders: dict[int, OrderOutcome] = {}
+    cash = initial_cash
     for event in events:
         if isinstance(event, OrderAccepted):
             orders[event.order_id] = OrderOutcome(
@@ -205,9 +245,15 @@ def order_outcomes(
         if order is None:
             continue
         if isinstance(event, OrderFilled):
+            cash = None if cash is None else cash + event.cash_delta
             order.fills.append(
                 Fill(
-                    event.timestamp, event.quantity, event.price, event.commission, event.cash_delta
+                    event.timestamp,
+                    event.quantity,
+                    event.price,
+                    event.commission,
+                    event.cash_delta,
+                    cash,
                 )
             )
         elif isinstance(event, FillRefused):
@@ -381,6 +427,22 @@ def filled_above_limit(q: Question) -> bool:
     )
 
 
+def sold_beyond_position(q: Question) -> Explanation | None:
+    """An outcome question where the long-only reference rejected a SELL for want of
+    shares and the engine accepted it: ``(LONG_ONLY, sentence)`` naming both, for a rule
+    to extend with what the engine then did; None otherwise."""
+    if q.field != "outcome" or q.reference is None or q.other is None:
+        return None
+    ref, oth = q.orders()
+    if ref.accepted or ref.reason not in POSITION_REASONS or not oth.accepted:
+        return None
+    broke = " (it broke no_oversell)" if "no_oversell" in q.other_broke else ""
+    return LONG_ONLY, (
+        f"the reference engine is long-only and rejected {q.name} ({rejection_text(ref)}); "
+        f"{q.engine} accepted it as order {ref.order_id}, a SELL beyond its position{broke}"
+    )
+
+
 def volume_of(scenario: Scenario) -> dict[tuple[Timestamp, str], int]:
     """Each bar's volume by (timestamp, symbol)."""
     return {(bar.timestamp, bar.symbol): bar.volume for bar in scenario.bars}
@@ -410,10 +472,12 @@ __all__ = [
     "CONSEQUENCE",
     "CRASH",
     "LONG_ONLY",
+    "NO_CASH_CHECK",
     "PARTICIPATION",
     "POSITION_REASONS",
     "PRICE_PROTECTION",
     "PRICE_ROUNDING",
+    "REASON_NAMES",
     "RESERVATION",
     "SHORT_POSITION",
     "SIZING",
@@ -422,12 +486,15 @@ __all__ = [
     "Explanation",
     "Fill",
     "OrderOutcome",
+    "OrderState",
     "Question",
+    "Reason",
     "Rule",
     "difference_rules",
     "filled_above_limit",
     "order_outcomes",
     "refusal_text",
     "rejection_text",
+    "sold_beyond_position",
     "volume_of",
 ]

@@ -15,6 +15,7 @@ monitor, as the gate does); the per-engine rules live with each adapter.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -28,10 +29,12 @@ from cashfuzz.adapters.diff_rules import (
     CONSEQUENCE,
     CRASH,
     LONG_ONLY,
+    NO_CASH_CHECK,
     PARTICIPATION,
     POSITION_REASONS,
     PRICE_PROTECTION,
     PRICE_ROUNDING,
+    REASON_NAMES,
     RESERVATION,
     SHORT_POSITION,
     SIZING,
@@ -93,10 +96,18 @@ class ReferenceFault(RuntimeError):
 # --- running -------------------------------------------------------------------------------
 
 
-def compare(scenario: Scenario, against: str = "backtrader", *, adapt: bool = False) -> Comparison:
+def compare(
+    scenario: Scenario,
+    against: str = "backtrader",
+    *,
+    adapt: bool = False,
+    scenario_argument: str | None = None,
+) -> Comparison:
     """Run ``scenario`` on the reference engine and on the engine ``against`` names (any
     ``--engine`` spec) and compare them; with ``adapt``, on the engine's
-    ``adapt_scenario(scenario)`` instead.
+    ``adapt_scenario(scenario)`` instead. ``scenario_argument``: how the command line
+    named the scenario (a quoted path, ``--example NAME``), for the commands an
+    unexplained difference suggests.
 
     Raises UsageError for an engine that cannot be loaded or is the reference itself,
     ScenarioError when the engine cannot run the scenario (naming the field),
@@ -125,9 +136,13 @@ def compare(scenario: Scenario, against: str = "backtrader", *, adapt: bool = Fa
     if reference.crash is not None:
         raise ReferenceFault(f"the reference engine crashed: {reference.crash}")
     other = check_scenario(compared, factory, determinism=False)
-    ref_orders = order_outcomes(reference.events, reference.final)
-    other_orders = order_outcomes(other.events, other.final)
+    cash = compared.config.initial_cash
+    ref_orders = order_outcomes(reference.events, reference.final, cash)
+    other_orders = order_outcomes(other.events, other.final, cash)
     explain = _Explainer(compared, against, (*rules, *GENERIC_RULES))
+    explain.ledgers = ledger_commands(
+        against, scenario_argument, adapted=adapt and compared != scenario
+    )
     differences = explain.differences(reference, other, ref_orders, other_orders)
     return Comparison(
         compared,
@@ -203,9 +218,10 @@ class _Explainer:
         self.other_orders: dict[int, OrderOutcome] = {}
         self.other_broke: frozenset[str] = frozenset()
         self.other_cash = 0
+        self.ledgers = ledger_commands(engine, None, adapted=False)
 
     def ask(self, question: Question) -> None:
-        category, why = UNEXPLAINED, _unexplained(question)
+        category, why = UNEXPLAINED, _unexplained(question, self.ledgers)
         for rule in self.rules:
             answer = rule(question)
             if answer is not None:
@@ -311,12 +327,14 @@ class _Explainer:
         cents = fills * (2 + -(-ref.filled // TICKS_PER_CENT))
         facts = {**facts, "follows": follows or not same_fills, "tolerance_cents": cents}
         if ref.notional != oth.notional:
+            prices = ref.average_price(), oth.average_price()
+            if prices[0] == prices[1]:  # averages equal to the tick: show the fills instead
+                prices = ref.fills_text(), oth.fills_text()
             self.ask(
                 self.question(
                     subject,
                     "price",
-                    ref.average_price(),
-                    oth.average_price(),
+                    *prices,
                     within_rounding=rounding,
                     **facts,
                 )
@@ -369,26 +387,44 @@ class _Explainer:
 
 
 def _outcome_text(order: OrderOutcome) -> str:
+    """``filled: 1 @ 0.0100, 1 @ 0.0101``: the outcome and every fill price."""
     if not order.fills:
         return order.outcome
-    return f"{order.outcome}: {order.filled} @ {order.average_price()}"
+    return f"{order.outcome}: {order.fills_text()}"
 
 
-def _unexplained(question: Question) -> str:
+def ledger_commands(against: str, scenario_argument: str | None, *, adapted: bool) -> str:
+    """How to print the two ledgers of the scenario both engines ran: the ``cashfuzz run``
+    commands, after saving the adapted scenario to a file when ``adapted``."""
+    engine = shlex.quote(against)
+    named = scenario_argument or "SCENARIO"
+    if adapted:
+        saved = "adapted.json"
+        return (
+            f"save the adapted scenario both engines ran with cashfuzz diff {named} --against "
+            f"{engine} --adapt --save-adapted {saved}, then compare the two ledgers: "
+            f"cashfuzz run {saved} --engine {engine} and cashfuzz run {saved} --engine reference"
+        )
+    return (
+        f"compare the two ledgers: cashfuzz run {named} --engine {engine} and cashfuzz run "
+        f"{named} --engine reference"
+    )
+
+
+def _unexplained(question: Question, ledgers: str) -> str:
     if question.field == "crash":
         return "no rule explains it"
     if question.reference is not None and question.other is not None:
         ref, oth = question.orders()
         return (
             f"order {ref.order_id} differs in {question.field} ({ref.outcome} on the reference "
-            f"engine, {oth.outcome} on {question.engine}); no known cause: compare the two "
-            f"ledgers (cashfuzz run --engine {question.engine})"
+            f"engine, {oth.outcome} on {question.engine}); no known cause: {ledgers}"
         )
     if question.order_id is not None:
-        return f"order {question.order_id} exists on one side only"
+        return f"order {question.order_id} exists on one side only; {ledgers}"
     if question.subject == "final cash":
-        return "the final cash differs by more than the orders' fills account for"
-    return "the fills of the orders do not explain it"
+        return f"the final cash differs by more than the orders' fills account for; {ledgers}"
+    return f"the fills of the orders do not explain it; {ledgers}"
 
 
 # --- generic rules: each phrased from what the engines did ------------------------------------
@@ -431,22 +467,13 @@ def rejected_by_reference(q: Question) -> Explanation | None:
     if ref.accepted:
         return None
     if not oth.accepted:
-        return SIZING, (
+        return same_refusal(q) or (
+            SIZING,
             f"both engines rejected {q.name}, for different reasons ({rejection_text(ref)}; "
-            f"{q.engine}: {rejection_text(oth)}): they sized from different cash and positions"
+            f"{q.engine}: {rejection_text(oth)}): they sized from different cash and positions",
         )
     if ref.reason in CASH_REASONS:
-        later = (
-            "its cash when it executed covered it (earlier fills, a short sale's proceeds "
-            "included, had changed it)"
-            if oth.fills
-            else f"never got to check it (it is {oth.outcome})"
-        )
-        return CASH_CHECK_TIMING, (
-            f"{q.engine} checks cash at execution, not at signal time: the reference engine "
-            f"rejected {q.name} before any fill ({rejection_text(ref)}) while {q.engine} "
-            f"accepted it as order {ref.order_id} and {later}"
-        )
+        return _cash_rejected_but_placed(q, ref, oth)
     if ref.reason in POSITION_REASONS:
         return LONG_ONLY, (
             f"the reference engine is long-only and rejected {q.name} ({rejection_text(ref)}); "
@@ -457,6 +484,49 @@ def rejected_by_reference(q: Question) -> Explanation | None:
         f"the reference engine rejected {q.name} ({rejection_text(ref)}); {q.engine} sized it "
         "from its filled position and cash, not counting pending orders, and placed it"
     )
+
+
+def _cash_rejected_but_placed(q: Question, ref: OrderOutcome, oth: OrderOutcome) -> Explanation:
+    """The reference rejected for cash; the engine placed the order and (maybe) filled it."""
+    placed = (
+        f"the reference engine rejected {q.name} before any fill ({rejection_text(ref)}) while "
+        f"{q.engine} accepted it as order {ref.order_id}"
+    )
+    lowest = oth.lowest_cash
+    if lowest is not None and lowest < 0:
+        what = "for it" if oth.side is Side.BUY else "the sale's commission"
+        return NO_CASH_CHECK, (
+            f"{q.engine} checks cash neither at signal time nor at execution: {placed} and "
+            f"filled it ({oth.fills_text()}) although its cash could not pay {what}: its cash "
+            f"went to {format_cents(lowest)}"
+        )
+    later = (
+        "its cash when it executed covered it (earlier fills, a short sale's proceeds "
+        "included, had changed it)"
+        if oth.fills
+        else f"never got to check it (it is {oth.outcome})"
+    )
+    return CASH_CHECK_TIMING, (
+        f"{q.engine} checks cash at execution, not at signal time: {placed} and {later}"
+    )
+
+
+def same_refusal(q: Question) -> Explanation | None:
+    """Both engines rejected the signal for the same want (shares to sell, or cash) under
+    different reason names."""
+    if q.field not in ("outcome", "reason"):
+        return None
+    ref, oth = q.orders()
+    if ref.accepted or oth.accepted or ref.reason in (None, oth.reason) or oth.reason is None:
+        return None
+    for family, want in ((POSITION_REASONS, "shares to sell"), (CASH_REASONS, "cash")):
+        if ref.reason in family and oth.reason in family:
+            return REASON_NAMES, (
+                f"both engines refused {q.name} for want of {want}, under different reason "
+                f"names: the reference engine {rejection_text(ref)}; {q.engine} "
+                f"{rejection_text(oth)}"
+            )
+    return None
 
 
 def rejected_by_engine(q: Question) -> Explanation | None:
@@ -578,6 +648,8 @@ def different_reason(q: Question) -> Explanation | None:
     """Both rejected the signal, for different reasons."""
     if q.field != "reason":
         return None
+    if (named := same_refusal(q)) is not None:
+        return named
     return SIZING, (
         f"both engines rejected {q.name}, for different reasons: the reference sizes from "
         f"available cash and a position that counts pending orders, {q.engine} from its cash "
@@ -769,5 +841,6 @@ __all__ = [
     "category_counts",
     "compare",
     "comparison_to_json",
+    "ledger_commands",
     "side_to_json",
 ]

@@ -14,6 +14,7 @@ from cashfuzz.adapters.diff_rules import (
     CASH_ROUNDING,
     COMMISSION_ROUNDING,
     CONSEQUENCE,
+    LONG_ONLY,
     PRICE_PROTECTION,
     Difference,
 )
@@ -146,7 +147,7 @@ def test_one_bar_example_is_never_processed_by_backtrader(
     out = capsys.readouterr().out
     assert "reference vs backtrader" in out
     assert out.count(LAST_BAR) == 3
-    assert "backtrader fills orders placed on the last bar never" in out
+    assert "backtrader never processes an order placed on the last bar" in out
     assert "backtrader: 0 fill(s), final cash 1297.29" in out
 
 
@@ -177,3 +178,15 @@ def test_json_output_has_both_sides(capsys: pytest.CaptureFixture[str], tmp_path
         "filled",
         "refused at fill",
     ]
+
+
+def test_a_sell_with_no_position_on_the_last_bar_is_long_only_first() -> None:
+    """backtrader accepts a SELL of shares it does not hold, on the last bar: the row names
+    the root cause (long-only against a SELL beyond the position), the last bar a detail."""
+    case = one_symbol(["10"], [{"timestamp": 0, "symbol": "AAPL", "side": "SELL", "quantity": 1}])
+    comparison = compare(case)
+    assert rows(comparison.differences) == [("order 1", "outcome", LONG_ONLY)]
+    why = comparison.differences[0].explanation
+    assert why.startswith("the reference engine is long-only and rejected signal 0 (SELL 1 AAPL)")
+    assert "a SELL beyond its position (it broke no_oversell)" in why
+    assert "never processed" in why

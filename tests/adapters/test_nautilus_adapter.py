@@ -82,6 +82,8 @@ def test_a_short_sale_is_rejected_by_the_venue_as_a_rejected_signal() -> None:
     assert isinstance(rejected, OrderRejected)
     assert rejected.reason is Reason.EXCEEDS_POSITION
     assert "SHORT SELLING" in rejected.detail
+    # the reason without the order's repr nautilus appends (the log already names the order)
+    assert "MarketOrder(" not in rejected.detail
 
 
 def test_what_nautilus_cannot_model_is_bad_input() -> None:

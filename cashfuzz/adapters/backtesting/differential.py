@@ -4,7 +4,7 @@ reference engine: asked before the generic rules (``cashfuzz.search.differential
 
 from __future__ import annotations
 
-from cashfuzz.adapters.diff_rules import Explanation, Question, Rule
+from cashfuzz.adapters.diff_rules import Explanation, Question, Rule, sold_beyond_position
 from cashfuzz.reference_engine import FillAt, Side
 
 
@@ -62,10 +62,20 @@ def next_bar_never_came(q: Question) -> Explanation | None:
     if not q.left_unprocessed:
         return None
     ref, _ = q.orders()
+    executes = (
+        "backtesting.py executes a bar's orders only when the next bar arrives (at its open, "
+        "or with trade_on_close at the order bar's close)"
+    )
+    oversold = sold_beyond_position(q)
+    if oversold is not None:
+        category, sentence = oversold
+        return category, (
+            f"{sentence}; backtesting.py sells short. Placed on the last bar, the order then "
+            f"stayed queued: {executes}"
+        )
     return "last_bar_never_processed", (
-        f"backtesting.py executes a bar's orders only when the next bar arrives (at its open, "
-        f"or with trade_on_close at the order bar's close), so order {ref.order_id}, placed on "
-        f"the last bar, stays queued; the reference engine's order ended {ref.outcome}"
+        f"{executes}, so order {ref.order_id}, placed on the last bar, stays queued; the "
+        f"reference engine's order ended {ref.outcome}"
     )
 
 

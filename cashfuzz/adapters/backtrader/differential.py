@@ -22,6 +22,7 @@ from cashfuzz.adapters.diff_rules import (
     Rule,
     filled_above_limit,
     rejection_text,
+    sold_beyond_position,
 )
 from cashfuzz.reference_engine import FillAt, FillRefused, OrderState
 from cashfuzz.reference_engine.money import format_cents
@@ -89,14 +90,22 @@ def cancel_not_found(q: Question) -> Explanation | None:
 
 
 def last_bar(q: Question) -> Explanation | None:
-    """Orders placed on the last bar are never processed (no next bar arrives)."""
+    """Orders placed on the last bar are never processed (no next bar arrives); a SELL
+    beyond the position is first of all a long-only difference."""
     if not q.left_unprocessed:
         return None
     ref, _ = q.orders()
+    handles = "a bar's orders only when the next bar arrives (in cheat-on-close mode too)"
+    oversold = sold_beyond_position(q)
+    if oversold is not None:
+        category, sentence = oversold
+        return category, (
+            f"{sentence}; backtrader is not long-only (it sells short). Placed on the last "
+            f"bar, the order was then never processed: backtrader handles {handles}"
+        )
     return LAST_BAR, (
-        f"backtrader fills orders placed on the last bar never: it handles a bar's orders "
-        f"only when the next bar arrives (in cheat-on-close mode too), so order {ref.order_id}, "
-        f"placed on the last bar, stays accepted and unprocessed, while the reference "
+        f"backtrader never processes an order placed on the last bar: it handles {handles}, "
+        f"so order {ref.order_id} stays accepted and unprocessed, while the reference "
         f"engine's order ended {ref.outcome}"
     )
 

@@ -39,6 +39,7 @@ slippage model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -65,6 +66,8 @@ _DAY_NS = 86_400 * 10**9
 #: Step i's bars are stamped 2020-01-01 + i days: nautilus 1.221.0 aborts the process
 #: ("double free or corruption") when a backtest's data starts at timestamp 0.
 _START_NS = 1_577_836_800 * 10**9
+#: "... and order MarketOrder(SELL 1 AAPL.SIM MARKET GTC, status=..., ...)" at a reason's end
+_ORDER_REPR = re.compile(r" and order \w*Order\(.*\)$")
 
 
 class NautilusEngine(WholeRunEngine):
@@ -151,6 +154,11 @@ def _bar(bar_type: BarType, bar: Bar, index: int) -> NautilusBar:
     return NautilusBar(bar_type, *prices, Quantity.from_int(bar.volume), ts, ts)
 
 
+def _reason(event: Any) -> str:
+    """nautilus's reason text without the order's repr it ends with (the log names the order)."""
+    return _ORDER_REPR.sub("", str(event.reason))
+
+
 class _Drive(Strategy):  # type: ignore[misc]
     """Marks a step at its first bar and trades its signals once its last bar is in."""
 
@@ -184,13 +192,13 @@ class _Drive(Strategy):  # type: ignore[misc]
         tape.cancels(lambda key: bool(self.cancel_order(self.cache.order(key))))
 
     def on_order_denied(self, event: Any) -> None:
-        self.adapter.tape.rejected(event.client_order_id, str(event.reason))
+        self.adapter.tape.rejected(event.client_order_id, _reason(event))
 
     def on_order_accepted(self, event: Any) -> None:
         self.adapter.tape.accepted(event.client_order_id)
 
     def on_order_rejected(self, event: Any) -> None:
-        self.adapter.tape.rejected(event.client_order_id, str(event.reason))
+        self.adapter.tape.rejected(event.client_order_id, _reason(event))
 
     def on_order_canceled(self, event: Any) -> None:
         self.adapter.tape.cancelled(event.client_order_id)
