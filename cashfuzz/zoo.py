@@ -16,6 +16,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 
 from cashfuzz.reference_engine import (
     Bar,
@@ -513,7 +514,7 @@ class _NoSellReserveCosts(Costs):
         return 0
 
 
-class _SellFeeUncheckedEngine(Engine):
+class _SellFeeUncheckedEngine(_OverdraftEngine):
     """Holds nothing back for a SELL's commission and books a sale whose commission exceeds
     its proceeds and the cash left (backtrader and backtesting.py, README finding [c])."""
 
@@ -524,19 +525,10 @@ class _SellFeeUncheckedEngine(Engine):
             costs.commission_rate, costs.commission_min, costs.max_slippage, costs.random_slippage
         )
 
-    def _refuse(
-        self,
-        timestamp: Timestamp,
-        order: OrderRecord,
-        quantity: int,
-        price: int,
-        delta: int,
-        commission: int,
-    ) -> None:
-        if order.side is Side.SELL:
-            self._book_fill(timestamp, order, quantity, price, delta, commission, 0)
-        else:
-            super()._refuse(timestamp, order, quantity, price, delta, commission)
+    def _refuse(self, timestamp: Timestamp, order: OrderRecord, *fill: int) -> None:
+        # a sale goes through as the overdraft engine's fills do; a BUY is refused as usual
+        refuse = super()._refuse if order.side is Side.SELL else partial(Engine._refuse, self)
+        refuse(timestamp, order, *fill)
 
 
 # --- the zoo -------------------------------------------------------------------------------
