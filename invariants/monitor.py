@@ -25,6 +25,7 @@ from cashfuzz.reference_engine import (
 
 from .checks import STATE_CHECKS, TRANSITION_CHECKS, LogTotals
 from .lifecycle import (
+    DECLARATIONS,
     LIFECYCLE_CHECKS,
     LifecycleMonitor,
     cancels_answered,
@@ -59,6 +60,21 @@ ALL_INVARIANTS: tuple[str, ...] = (
     *LIFECYCLE_CHECKS,
     *RUN_CHECKS,
 )
+
+
+def declared_by(invariant: str) -> str:
+    """The engine declaration that makes ``invariant`` not apply (``"reserves_cash = False"``)."""
+    if invariant in RESERVATION_CHECKS:
+        return "reserves_cash = False"
+    if invariant in EQUITY_CHECKS:
+        return "reports_equity = False"
+    flag = next((flag for flag, name in DECLARATIONS.items() if name == invariant), None)
+    return "a declaration" if flag is None else f"{flag} = False"
+
+
+def declarations_text(invariants: Iterable[str]) -> str:
+    """``"fill_within_reservation (reserves_cash = False), ..."`` for not-applicable names."""
+    return ", ".join(f"{name} ({declared_by(name)})" for name in invariants)
 
 
 def not_applicable(engine: object) -> tuple[str, ...]:

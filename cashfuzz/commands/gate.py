@@ -25,6 +25,7 @@ from cashfuzz.engines import ENGINE_SPECS, resolve_engine
 from cashfuzz.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 from cashfuzz.examples import load_example
 from cashfuzz.invariants import ALL_INVARIANTS, ORACLES, not_applicable
+from cashfuzz.invariants.monitor import declarations_text
 from cashfuzz.output.junit import write_junit
 from cashfuzz.output.render import make_console, render_run
 from cashfuzz.output.results import result_to_json
@@ -378,7 +379,7 @@ def print_result(console: Console, result: GateResult) -> None:
     declined = [name for name in result.not_applicable if name in searched]
     if declined:
         console.print(
-            Text(f"not applicable (the engine declares it deviates): {', '.join(declined)}"),
+            Text(f"not applicable, as the engine declares: {declarations_text(declined)}"),
             soft_wrap=True,
         )
     if result.ok:

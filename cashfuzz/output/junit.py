@@ -18,6 +18,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from cashfuzz.invariants import ALL_INVARIANTS
+from cashfuzz.invariants.monitor import declared_by
 from cashfuzz.output.safe import visible
 from cashfuzz.reference_engine import write_atomic
 from cashfuzz.search.gate import CRASH, Counterexample, GateResult
@@ -84,7 +85,11 @@ def junit_xml(result: GateResult, *, applicable: Collection[str] = ALL_INVARIANT
             failure.text = visible("\n".join(lines), keep_newlines=True)
         elif name not in result.checked_invariants and name != CRASH:
             skipped += 1
-            message = f"not checked: the gate ran with --only {' '.join(result.only or ())}"
+            message = (
+                f"not applicable: the engine declares {declared_by(name)}"
+                if name in result.not_applicable
+                else f"not checked: the gate ran with --only {' '.join(result.only or ())}"
+            )
             if name in also:
                 message += f"; the counterexample file for {also[name].invariant} breaks it too"
             ET.SubElement(case, "skipped", message=visible(message))

@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cashfuzz.invariants import Violation
+from cashfuzz.invariants.monitor import declarations_text
 from cashfuzz.output.results import LedgerRow, RecordedCheck, config_to_json
 from cashfuzz.output.safe import plain
 from cashfuzz.reference_engine import (
@@ -181,7 +182,7 @@ def summary_line(recorded: RecordedCheck) -> str:
     if result.crash is not None:
         return f"the engine CRASHED after {events} events: {result.crash}"
     skipped = (
-        f" ({', '.join(result.not_applicable)} not applicable: the engine declares it deviates)"
+        f" (not applicable, as the engine declares: {declarations_text(result.not_applicable)})"
         if result.not_applicable
         else ""
     )

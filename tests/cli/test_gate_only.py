@@ -156,8 +156,19 @@ def test_only_an_invariant_the_engine_declares_away_exits_two(
     assert "--only order_ids_unique: engine declared:factory declares" in err
     assert main(["gate", "--engine", spec, "--max-examples", "20", "--out", "out"]) == 0
     text = capsys.readouterr().out
-    assert "not applicable (the engine declares it deviates): order_ids_unique" in text
+    assert (
+        "not applicable, as the engine declares: order_ids_unique (unique_order_ids = False)"
+        in text
+    )
     assert "every checked invariant held in every example" in text
+    # JUnit skips it for the declaration, not for an --only the run never had
+    junit = tmp_path / "gate.xml"
+    args = ["gate", "--engine", spec, "--max-examples", "20", "--out", "out"]
+    assert main([*args, "--junit-xml", str(junit)]) == 0
+    capsys.readouterr()
+    xml = junit.read_text(encoding="utf-8")
+    assert "not applicable: the engine declares unique_order_ids = False" in xml
+    assert "--only" not in xml
     assert main(["gate", "--engine", spec, "--max-examples", "20", "--json", "--out", "out"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["not_applicable"] == ["order_ids_unique"]

@@ -158,3 +158,17 @@ def test_a_refusal_without_an_amount_says_the_engine_gave_none() -> None:
     assert "needed 0.00" not in message
     assert message.startswith("order 2 (BUY 1 AAPL) was accepted, then refused at fill time")
     assert "the engine did not say what the fill needed" in message
+
+
+def test_a_not_applicable_invariant_names_the_declaration_behind_it() -> None:
+    """Output says which class attribute made a check not apply, so a user who declared
+    nothing sees it is the default (the kit's reserves_cash = False), not a deviation."""
+    from cashfuzz.invariants.monitor import declarations_text, declared_by
+
+    assert declared_by("fill_within_reservation") == "reserves_cash = False"
+    assert declared_by("equity_identity") == "reports_equity = False"
+    assert declared_by("phase_order") == "logs_documented_phase_order = False"
+    assert declarations_text(["equity_identity", "cancel_takes_effect"]) == (
+        "equity_identity (reports_equity = False), "
+        "cancel_takes_effect (cancels_immediately = False)"
+    )
