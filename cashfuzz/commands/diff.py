@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import sys
 import textwrap
@@ -191,14 +192,22 @@ def print_blocks(console: Console, comparison: Comparison) -> None:
     console.print()
 
 
+#: A command quoted in an explanation, up to where the sentence goes on.
+_COMMAND = re.compile(r"cashfuzz (?:run|diff) .*?(?=, then | and cashfuzz |$)")
+_KEEP = "\x00"  # not whitespace: textwrap never breaks there
+
+
 def block_lines(text: str, width: int) -> list[str]:
     """``text`` wrapped to ``width`` between words, indented; continuation lines indented
-    twice. Never breaks a word or a hyphenated name."""
-    return textwrap.wrap(
-        text,
+    twice. Never breaks a word, a hyphenated name or a quoted ``cashfuzz`` command (one
+    longer than the line gets a line of its own)."""
+    kept = _COMMAND.sub(lambda match: match.group(0).replace(" ", _KEEP), text)
+    lines = textwrap.wrap(
+        kept,
         width=width,
         initial_indent=_INDENT,
         subsequent_indent=_INDENT * 2,
         break_long_words=False,
         break_on_hyphens=False,
-    ) or [_INDENT]
+    )
+    return [line.replace(_KEEP, " ") for line in lines] or [_INDENT]

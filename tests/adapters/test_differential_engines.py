@@ -439,6 +439,19 @@ def test_piped_output_prints_blocks_that_never_break_a_word(
         assert f"category: {difference.category}" in joined
 
 
+def test_piped_output_keeps_each_suggested_command_on_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unexplained row's cashfuzz run commands are never split across lines, so a copied
+    line runs as it is (wrapping happens between the commands, not inside one)."""
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["diff", "--example", "googl-aapl", "--against", "zoo:unlogged_commission"]) == 0
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    spec = "--example googl-aapl --engine"
+    assert f"cashfuzz run {spec} zoo:unlogged_commission and" in lines
+    assert f"cashfuzz run {spec} reference" in lines
+
+
 def _readme_rules() -> dict[str, object]:
     """The functions of the Python block in the README's section on cashfuzz diff."""
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
