@@ -405,6 +405,21 @@ def rejection_text(order: OrderOutcome) -> str:
     return text
 
 
+def sized_then_refused(q: Question, refusal: str) -> Explanation | None:
+    """When the reference rejected the signal for a reason other than cash (its target was
+    reached, nothing to size), sizing is the cause and the engine's later refusal for cash
+    (``refusal``: where and what it needed) its consequence; None otherwise."""
+    ref, oth = q.orders()
+    if ref.accepted or ref.reason in CASH_REASONS:
+        return None
+    return SIZING, (
+        f"the reference engine rejected {q.name} at signal time ({rejection_text(ref)}), while "
+        f"{q.engine}, sizing from its filled position and cash, placed it as order "
+        f"{oth.order_id}; it then refused the order {refusal}, as it checks cash only at "
+        "execution"
+    )
+
+
 def refusal_text(refused: FillRefused) -> str:
     """What a FillRefused says: what it needed against which cash, when the engine said."""
     if refused.needed:

@@ -49,6 +49,7 @@ from cashfuzz.adapters.diff_rules import (
     order_outcomes,
     refusal_text,
     rejection_text,
+    sized_then_refused,
     volume_of,
 )
 from cashfuzz.engines import resolve_engine
@@ -445,6 +446,9 @@ def refused_after_acceptance(q: Question) -> Explanation | None:
     if oth.refused is None:
         return None
     refused = refusal_text(oth.refused)
+    sizing = sized_then_refused(q, f"later ({refused})")
+    if sizing is not None:
+        return sizing
     if ref.accepted:
         return CASH_CHECK_TIMING, (
             f"{q.engine} checks cash at execution, not at signal time: it accepted order "

@@ -518,3 +518,17 @@ def test_a_sale_whose_fee_drove_cash_negative_says_so() -> None:
     assert (sale.field, sale.category) == ("outcome", NO_CASH_CHECK)
     assert sale.reference == "rejected (CANNOT_COVER_FEE)"
     assert "could not pay the sale's commission: its cash went to -2.44" in sale.explanation
+
+
+@pytest.mark.backtrader
+def test_a_refusal_after_a_sizing_rejection_is_put_down_to_sizing() -> None:
+    """The reference rejected signal 3 because its target was reached (it counts pending
+    buys); backtrader placed it and refused it for cash. The cause given is sizing, not the
+    timing of a cash check the reference never made."""
+    require_engine("backtrader")
+    found = load_scenario(FINDINGS / "backtrader-cash_non_negative.json")
+    comparison = compare(found, "backtrader")
+    (row,) = [d for d in comparison.differences if d.order_id == 4 and d.field == "outcome"]
+    assert row.category == "sizing", row
+    assert "TARGET_REACHED" in row.explanation
+    assert "refused the order" in row.explanation

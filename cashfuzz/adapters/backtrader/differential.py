@@ -22,6 +22,7 @@ from cashfuzz.adapters.diff_rules import (
     Rule,
     filled_above_limit,
     rejection_text,
+    sized_then_refused,
     sold_beyond_position,
 )
 from cashfuzz.reference_engine import FillAt, FillRefused, OrderState
@@ -60,6 +61,9 @@ def margin_refusal(q: Question) -> Explanation | None:
         if refused.cash < 0
         else ""
     )
+    sizing = sized_then_refused(q, f"{where} ({_margin(refused)})")
+    if sizing is not None:
+        return (sizing[0], f"{sizing[1]}.{cascade}") if cascade else sizing
     if ref.accepted:
         return CASH_CHECK_TIMING, (
             f"backtrader checks cash at execution, not at signal time: it refused order "
