@@ -500,9 +500,9 @@ def _cash_rejected_but_placed(q: Question, ref: OrderOutcome, oth: OrderOutcome)
     if lowest is not None and lowest < 0:
         what = "for it" if oth.side is Side.BUY else "the sale's commission"
         return NO_CASH_CHECK, (
-            f"{q.engine} checks cash neither at signal time nor at execution: {placed} and "
-            f"filled it ({oth.fills_text()}) although its cash could not pay {what}: its cash "
-            f"went to {format_cents(lowest)}"
+            f"{q.engine} did not check this order against its cash, at signal time or at "
+            f"execution: {placed} and filled it ({oth.fills_text()}) although its cash could "
+            f"not pay {what}: its cash went to {format_cents(lowest)}"
         )
     later = (
         "its cash when it executed covered it (earlier fills, a short sale's proceeds "

@@ -294,7 +294,7 @@ def test_a_fill_that_drove_cash_negative_is_not_said_to_be_covered() -> None:
     assert [(d.field, d.category) for d in third] == [("outcome", NO_CASH_CHECK)]
     why = third[0].explanation
     assert "covered" not in why
-    assert "checks cash neither at signal time nor at execution" in why
+    assert "did not check this order against its cash" in why
     assert why.endswith(f"its cash went to {comparison.differences[1].other}")
     assert comparison.differences[1].other.startswith("-")
 
@@ -532,3 +532,17 @@ def test_a_refusal_after_a_sizing_rejection_is_put_down_to_sizing() -> None:
     assert row.category == "sizing", row
     assert "TARGET_REACHED" in row.explanation
     assert "refused the order" in row.explanation
+
+
+@pytest.mark.backtesting
+def test_out_of_money_says_below_zero_only_when_cash_went_below_zero() -> None:
+    """backtesting.py's run ended at zero equity with cash never negative: the final books'
+    row says equity reached zero, not that cash went below zero."""
+    require_engine("backtesting")
+    found = load_scenario(FINDINGS / "backtesting-signals_accounted.json")
+    comparison = compare(found, "backtesting", adapt=True)
+    assert "cash_non_negative" not in {v.invariant for v in comparison.other.violations}
+    rows = [d for d in comparison.differences if d.order_id is None]  # the final books
+    assert rows and all(d.category == "out_of_money" for d in rows)
+    assert all("below zero" not in d.explanation for d in rows)
+    assert any("once its equity reached zero" in d.explanation for d in rows)

@@ -23,9 +23,14 @@ def out_of_money(q: Question) -> Explanation | None:
     if q.order_id is None and went_under and q.field in ("cash", "shares"):
         if q.field == "shares" and q.other_value != "0":
             return None
+        how = (
+            "here after its cash went below zero"
+            if "cash_non_negative" in q.other_broke
+            else "here once its equity reached zero"
+        )
         return "out_of_money", (
-            f"{stopped}trade at the last price and sets its cash to 0 (here after its cash "
-            "went below zero), so its books end with no cash and no positions"
+            f"{stopped}trade at the last price and sets its cash to 0 ({how}), so its books "
+            "end with no cash and no positions"
         )
     return None
 
