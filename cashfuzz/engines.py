@@ -24,7 +24,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from types import ModuleType
+from types import BuiltinFunctionType, FunctionType, ModuleType
 from typing import cast
 
 from cashfuzz.errors import UsageError
@@ -185,12 +185,18 @@ def _import_failed(name: str, error: BaseException) -> str:
     )
 
 
+def _defined_in(value: object, module_name: str) -> bool:
+    """Whether a module's callable is its own: a function or class defined there, or an
+    instance made there (``Factory(MyEngine)``: its class's module is the kit's)."""
+    if isinstance(value, type | FunctionType | BuiltinFunctionType):
+        return getattr(value, "__module__", None) == module_name
+    return True
+
+
 def _public_names(module: ModuleType, wanted: str = "") -> str:
     """The module's public callables, its own before those it imports, at most 12 named."""
     callables = {n: v for n, v in vars(module).items() if not n.startswith("_") and callable(v)}
-    own = sorted(
-        n for n, v in callables.items() if getattr(v, "__module__", None) == module.__name__
-    )
+    own = sorted(n for n, v in callables.items() if _defined_in(v, module.__name__))
     names = own + sorted(set(callables) - set(own))
     listed = ", ".join(names[:12]) or "no callables"
     if len(names) > 12:

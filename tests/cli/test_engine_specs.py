@@ -97,3 +97,9 @@ def test_a_long_list_of_callables_says_how_many_it_leaves_out(project: Path) -> 
     assert done.returncode == 2
     assert "(it defines: factory, helper_00," in done.stderr
     assert ", and 4 more)" in done.stderr
+    # a factory object made in the module (as the kit's Factory(MyEngine) is) is its own,
+    # though its class comes from elsewhere
+    made = ADAPTER + "import functools\nmade_here = functools.partial(factory)\n"
+    (project / "made.py").write_text(made, encoding="utf-8")
+    done = _cashfuzz(project, "run", "--example", "googl-aapl", "--engine", "made:nope")
+    assert "(it defines: factory, made_here, Engine)" in done.stderr
