@@ -93,7 +93,7 @@ def refuse_unrunnable(
         where, diff = "the file", shlex.quote(source)
     raise ScenarioError(
         f"{source}: engine {engine} cannot run this scenario as written: {problem}. "
-        f"Change that setting in {where}, or let cashfuzz adapt the scenario to the engine: "
+        f"Change that in {where}, or let cashfuzz adapt the scenario to the engine: "
         f"`cashfuzz diff {diff} --against {shlex.quote(engine)} --adapt` runs both engines on "
         f"the nearest scenario {engine} can run, and `cashfuzz gate --engine "
         f"{shlex.quote(engine)}` adapts every scenario it generates"

@@ -63,7 +63,7 @@ def test_an_unrunnable_scenario_says_what_to_change(
     err = capsys.readouterr().err
     assert f"{scenario}: engine {spec} cannot run this scenario as written: " in err
     assert reason in err
-    assert "Change that setting in the file" in err
+    assert "Change that in the file" in err
     assert f"`cashfuzz diff {scenario} --against {spec} --adapt`" in err
     assert f"`cashfuzz gate --engine {spec}` adapts every scenario it generates" in err
     assert not (tmp_path / "small.json").exists()
