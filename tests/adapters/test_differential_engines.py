@@ -543,6 +543,7 @@ def test_out_of_money_says_below_zero_only_when_cash_went_below_zero() -> None:
     comparison = compare(found, "backtesting", adapt=True)
     assert "cash_non_negative" not in {v.invariant for v in comparison.other.violations}
     rows = [d for d in comparison.differences if d.order_id is None]  # the final books
-    assert rows and all(d.category == "out_of_money" for d in rows)
+    assert rows
+    assert all(d.category == "out_of_money" for d in rows)
     assert all("below zero" not in d.explanation for d in rows)
     assert any("once its equity reached zero" in d.explanation for d in rows)
