@@ -125,3 +125,16 @@ def test_parking_keeps_the_log_on_gappy_gtc_runs(scenario: Scenario) -> None:
     """On runs built to park and unpark GTC BUYs, the log is still byte-identical."""
     parked = _log(Engine(scenario.config), scenario)
     assert parked == _log(_VisitsEverything(scenario.config), scenario)
+
+
+def test_a_parked_buy_is_revived_by_the_open_it_fills_at_not_by_the_close() -> None:
+    """Filling at the open, a parked GTC BUY comes back when the open meets its limit, even
+    if that bar closes above it (mutation testing found nothing pinned the open here)."""
+    engine = Engine(EngineConfig(initial_cash=1_000_000))
+    engine.step(0, (_bar(0, 10_000),), (Signal(0, "A", Side.BUY, 1, None, TimeInForce.GTC),))
+    engine.step(1, (_bar(1, 12_000),))  # gaps above the limit: parked
+    assert engine.ledger.live_orders("A") == {}
+    engine.step(2, (Bar(2, "A", 9_000, 12_000, 9_000, 12_000, 1_000),))  # opens below, closes above
+    assert engine.ledger.open_orders() == []
+    fills = [e for e in engine.events if type(e).__name__ == "OrderFilled"]
+    assert [(fill.timestamp, fill.price) for fill in fills] == [(2, 9_000)]
