@@ -42,17 +42,24 @@ from cashfuzz.reference_engine import (
     TimeInForce,
     Timestamp,
 )
+from cashfuzz.strategies._internal.core import MAX_VOLUME
+from cashfuzz.strategies._internal.mix import (
+    BIG_MAX_CASH,
+    BIG_MAX_QUANTITY,
+    BIG_MAX_SLIPPAGE,
+    MAX_PRICE,
+    MIN_PRICE,
+    SMALL_MAX_LOTS,
+    SMALL_MAX_QUANTITY,
+    SMALL_MAX_SLIPPAGE,
+)
 
-#: Price bounds in ticks of 0.0001: a cent to 100,000 usually, a tick to 10^7 when wide.
-MIN_PRICE, MAX_PRICE = 100, 1_000_000_000
+#: Price bounds in ticks of 0.0001: the gate's (a cent to 100,000) usually, a tick to 10^7
+#: when wide. Quantities, large cash and slippage share the gate's bounds too.
 WIDE_MIN_PRICE, WIDE_MAX_PRICE = 1, 100_000_000_000
-#: Cash in cents: up to 5,000,000.00 usually, up to 10^10 currency units with large money.
-MAX_CASH, MAX_LARGE_CASH = 500_000_000, 1_000_000_000_000
-#: Explicit quantities: up to 1,000 usually, up to 10^7 with large money.
-MAX_QUANTITY, MAX_LARGE_QUANTITY = 1_000, 10_000_000
-MAX_VOLUME = 10_000_000
-#: The scenario format's slippage bound is 5,000 bps (in millionths here: 100 per bp).
-MAX_WIDE_SLIPPAGE = 5_000 * 100
+#: Cash in cents: up to 5,000,000.00 usually (for the soak's long runs); BIG_MAX_CASH with
+#: large money.
+MAX_CASH = 500_000_000
 _RATE_GRID = 100_000
 _NAMED = ("AAPL", "GOOGL", "MSFT", "AMZN", "NVDA", "TSLA", "META", "JPM")
 _STRENGTHS = tuple(Decimal(n) / 100 for n in range(101))
@@ -234,7 +241,7 @@ def _log_uniform(rng: random.Random, low: int, high: int) -> int:
 
 
 def _config(rng: random.Random, features: Features) -> EngineConfig:
-    cash_top = MAX_LARGE_CASH if features.large_money else MAX_CASH
+    cash_top = BIG_MAX_CASH if features.large_money else MAX_CASH
     return EngineConfig(
         initial_cash=_log_uniform(rng, 1, cash_top),
         mode=Mode.RESERVATION,
@@ -258,7 +265,7 @@ def _costs(rng: random.Random, features: Features) -> Costs:
     wide = rng.random() < 0.2
     rate_top = _RATE_GRID // 2 if wide else _RATE_GRID // 100
     minimum_top = 100_000 if wide else 500
-    slippage_top = MAX_WIDE_SLIPPAGE if wide else 100 * 100
+    slippage_top = BIG_MAX_SLIPPAGE if wide else SMALL_MAX_SLIPPAGE
     return Costs(
         commission_rate=Fraction(rng.randint(0, rate_top), _RATE_GRID),
         commission_min=rng.choice((0, rng.randint(0, minimum_top))),
@@ -270,12 +277,12 @@ def _costs(rng: random.Random, features: Features) -> Costs:
 def _sizer(rng: random.Random, large_money: bool) -> Sizer:
     kind = rng.randrange(4)
     if kind == 0:
-        top = MAX_LARGE_QUANTITY if large_money else MAX_QUANTITY
+        top = BIG_MAX_QUANTITY if large_money else SMALL_MAX_QUANTITY
         return FixedShares(_log_uniform(rng, 1, top))
     if kind == 1:
         return PercentEquity(Fraction(rng.randint(1, 100), 100))
     if kind == 2:
-        return FixedAmount(_log_uniform(rng, 1, MAX_LARGE_CASH if large_money else MAX_CASH))
+        return FixedAmount(_log_uniform(rng, 1, BIG_MAX_CASH if large_money else MAX_CASH))
     payoff = rng.choice((Fraction(2), Fraction(1), Fraction(3), Fraction(1, 2)))
     return Kelly(Fraction(rng.randint(1, 100), 100), payoff)
 
@@ -302,7 +309,7 @@ def _price_range(rng: random.Random, cash: int, wide: bool) -> tuple[int, int]:
     if wide:
         return WIDE_MIN_PRICE, WIDE_MAX_PRICE
     # prices that the cash buys 1..500 shares of, so sizing and the race are reached
-    base = min(MAX_PRICE, max(MIN_PRICE, cash * 100 // rng.randint(1, 500)))
+    base = min(MAX_PRICE, max(MIN_PRICE, cash * 100 // rng.randint(1, SMALL_MAX_LOTS)))
     return max(MIN_PRICE, base // 2), min(MAX_PRICE, base * 2)
 
 
@@ -365,7 +372,7 @@ def _signals(
     count = _count(rng, 0, size.max_signals, size.signal_weights)
     last = len(timeline) - 1
     hot = [randint(0, last) for _ in range(randint(1, 3))] if features.bursts else []
-    quantity_top = MAX_LARGE_QUANTITY if features.large_money else MAX_QUANTITY
+    quantity_top = BIG_MAX_QUANTITY if features.large_money else SMALL_MAX_QUANTITY
     placed: list[tuple[int, Signal]] = []
     per_step: dict[int, int] = {}
     for _ in range(count):
