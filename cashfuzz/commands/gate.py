@@ -21,10 +21,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from cashfuzz.commands.run import add_oracle_argument
 from cashfuzz.engines import ENGINE_SPECS, resolve_engine
 from cashfuzz.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_VIOLATION
 from cashfuzz.examples import load_example
-from cashfuzz.invariants import ALL_INVARIANTS, ORACLES, not_applicable
+from cashfuzz.invariants import ALL_INVARIANTS, not_applicable
 from cashfuzz.invariants.monitor import declarations_text
 from cashfuzz.output.junit import write_junit
 from cashfuzz.output.render import make_console, render_run
@@ -142,15 +143,7 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="also write a JUnit XML report for CI (one testcase per invariant)",
     )
-    parser.add_argument(
-        "--oracle",
-        choices=sorted(ORACLES),
-        help=(
-            "also require the event log to equal this engine's on every scenario "
-            "(for engines that claim the reference semantics); the first differing "
-            "event is the finding, oracle_reference"
-        ),
-    )
+    add_oracle_argument(parser)
     parser.add_argument(
         "--only",
         action="append",

@@ -23,6 +23,19 @@ from cashfuzz.provenance import TRUST_FLAG, choose_engine
 from cashfuzz.reference_engine import EngineFactory, Scenario, ScenarioError
 
 
+def add_oracle_argument(parser: argparse.ArgumentParser) -> None:
+    """``--oracle ENGINE``, as ``run`` and ``gate`` both take it."""
+    parser.add_argument(
+        "--oracle",
+        choices=sorted(ORACLES),
+        help=(
+            "also require the event log to equal this engine's on every scenario "
+            "(for engines that claim the reference semantics); the first differing "
+            "event is the finding, oracle_reference"
+        ),
+    )
+
+
 def register(subparsers: Any) -> None:
     """Add the ``run`` subcommand."""
     parser = subparsers.add_parser(
@@ -57,15 +70,7 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help="also write a report: PATH.md (markdown) or PATH.html, with a PNG plot beside it",
     )
-    parser.add_argument(
-        "--oracle",
-        choices=sorted(ORACLES),
-        help=(
-            "also require the event log to equal this engine's on every scenario "
-            "(for engines that claim the reference semantics); the first differing "
-            "event is the finding, oracle_reference"
-        ),
-    )
+    add_oracle_argument(parser)
     parser.add_argument(
         "--no-determinism",
         action="store_true",
