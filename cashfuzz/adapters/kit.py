@@ -334,21 +334,25 @@ class Tape:
 
     def _reject_signal(self, requested: int, reason: Reason, detail: str) -> None:
         order_id, signal = self._next_signal()
-        self._orders[order_id] = _Order(
-            order_id, signal.symbol, signal.side, requested, signal, OrderState.REJECTED
-        )
+        order = _Order(order_id, signal.symbol, signal.side, requested, signal, OrderState.REJECTED)
+        order.requested = requested
+        self._orders[order_id] = order
+        self._log_rejection(order, reason, detail)
+
+    def _log_rejection(self, order: _Order, reason: Reason, detail: str) -> None:
+        """OrderRejected for ``order``, which never became live."""
         self._record(
             OrderRejected(
                 self.timestamp,
-                order_id,
-                order_id - 1,
-                signal.symbol,
-                signal.side,
-                requested,
+                order.order_id,
+                order.order_id - 1,
+                order.symbol,
+                order.side,
+                order.requested,
                 reason,
                 detail,
             ),
-            order_id,
+            order.order_id,
         )
 
     def trade(self, place: Callable[[Signal, int], Any]) -> None:
@@ -477,19 +481,7 @@ class Tape:
         order = self._orders[order_id]
         if order.state is OrderState.NEW:
             order.state, order.reserved = OrderState.REJECTED, 0
-            self._record(
-                OrderRejected(
-                    self.timestamp,
-                    order_id,
-                    order_id - 1,
-                    order.symbol,
-                    order.side,
-                    order.requested,
-                    reason_for(reason),
-                    reason,
-                ),
-                order_id,
-            )
+            self._log_rejection(order, reason_for(reason), reason)
             return order_id
         if order.state in TERMINAL_STATES:
             raise self._reused(key, order_id)
